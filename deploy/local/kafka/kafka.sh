@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka (KRaft) broker from Maven Central jars, no Docker.
+#
+#   kafka.sh fetch    copy the broker jars into deploy/local/kafka/lib (no-op when complete)
+#   kafka.sh format   format the data dir (only if not yet formatted)
+#   kafka.sh start    fetch + format if needed, start in background, wait until ready (idempotent)
+#   kafka.sh stop     SIGTERM, wait up to KAFKA_STOP_TIMEOUT (20 s), then SIGKILL
+#   kafka.sh wipe     stop, then delete all state (data, logs, rendered config)
+#   kafka.sh status   exit 0 if running and answering, 1 if alive but not answering, 3 if stopped
+#   kafka.sh kill9    SIGKILL the broker (chaos tests); data kept, next start recovers
+#   kafka.sh logs [N] print the last N (50) lines of the broker's console log
+#
+# Environment:
+#   ONESTOP_RUN_DIR        state root (default <repo>/.run); state goes in $ONESTOP_RUN_DIR/kafka
+#   KAFKA_PORT             PLAINTEXT listener (default 9092)
+#   KAFKA_CONTROLLER_PORT  KRaft controller listener (default 9093)
+#   KAFKA_HEAP_OPTS        default "-Xms256m -Xmx512m"
+#   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 90)
+#   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM (default 20)
+#   JAVA_HOME              optional; otherwise `java` from PATH (17+ required)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+REPO="$(cd "$HERE/../../.." && pwd -P)"
+RUN_ROOT="${ONESTOP_RUN_DIR:-$REPO/.run}"
+STATE="$RUN_ROOT/kafka"
+DATA="$STATE/data"
+LOGS="$STATE/logs"
+PIDFILE="$STATE/kafka.pid"
+CONF="$STATE/server.properties"
+OUT="$LOGS/kafka.out"
+LIB="$HERE/lib"
+STAMP="$LIB/.fetch-complete"
+
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
+READY_RE='Kafka Server started|started \(kafka\.server'
+
+log() { printf 'kafka.sh: %s\n' "$*" >&2; }
+die() { printf 'kafka.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------- prerequisites
+JAVA=""
+need_java() {
+  [[ -n "$JAVA" ]] && return 0
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+    JAVA="$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null 2>&1; then
+    JAVA="$(command -v java)"
+  else
+    die "java not found. Install a JDK 17 or newer (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+  fi
+  local ver major
+  ver="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
+  major="${ver%%.*}"
+  [[ "$major" == 1 ]] && major="$(echo "$ver" | cut -d. -f2)"   # 1.8.0_x style
+  [[ "$major" =~ ^[0-9]+$ ]] || die "cannot read the Java version from '$JAVA -version' (got '$ver')."
+  (( major >= 17 )) || die "Kafka 4.x needs Java 17 or newer; '$JAVA' is Java $ver. Install JDK 17+ or set JAVA_HOME."
+}
+
+need_mvn() {
+  command -v mvn >/dev/null 2>&1 \
+    || die "mvn (Apache Maven) not found; it is needed once to fetch the Kafka jars into $LIB (Debian: apt-get install maven)."
+}
+
+# ---------------------------------------------------------------------------- helpers
+pom_hash() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
+
+lib_complete() {
+  # Complete = stamp written by the last successful fetch of this very pom.xml, and every jar it
+  # listed still present.
+  [[ -f "$STAMP" ]] || return 1
+  [[ "$(head -n1 "$STAMP")" == "$(pom_hash)" ]] || return 1
+  local jar n=0
+  while IFS= read -r jar; do
+    [[ -f "$LIB/$jar" ]] || return 1
+    n=$((n + 1))
+  done < <(tail -n +2 "$STAMP")
+  (( n > 0 ))
+}
+
+port_open() {  # port_open PORT -> 0 if something accepts TCP on localhost:PORT
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+broker_pid() {  # prints the pid if the pid file names a live kafka.Kafka JVM; else returns 1
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # Guard against pid reuse: the process must be our broker.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
+  echo "$pid"
+}
+
+is_ready() {  # broker accepts TCP on KAFKA_PORT and logged its start marker in this run's log
+  port_open "$KAFKA_PORT" && [[ -f "$OUT" ]] && grep -Eq "$READY_RE" "$OUT"
+}
+
+jvm_opts() {
+  # shellcheck disable=SC2206
+  JVM_OPTS=($KAFKA_HEAP_OPTS
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
+    -Djava.awt.headless=true
+    "-Dkafka.logs.dir=$LOGS"
+    "-Dlog4j2.configurationFile=$HERE/log4j2.properties")
+}
+
+render_config() {
+  mkdir -p "$DATA" "$LOGS"
+  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
+      -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
+      -e "s|@LOG_DIRS@|$DATA|g" \
+      "$HERE/server.properties" >"$CONF.tmp"
+  mv "$CONF.tmp" "$CONF"
+}
+
+tail_log() { [[ -f "$OUT" ]] && tail -n "${1:-50}" "$OUT" >&2 || true; }
+
+# ---------------------------------------------------------------------------- commands
+cmd_fetch() {
+  if lib_complete; then
+    return 0
+  fi
+  need_java
+  need_mvn
+  log "fetching Kafka jars from Maven Central into $LIB (first time can take a minute)..."
+  # A changed pom.xml (version bump) must not leave old jars next to the new ones.
+  rm -rf "$LIB"
+  mkdir -p "$LIB"
+  local t0=$SECONDS
+  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
+        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies; then
+    die "mvn copy-dependencies failed (is Maven Central reachable?). lib/ left incomplete."
+  fi
+  local jars
+  jars="$(cd "$LIB" && ls -1 -- *.jar 2>/dev/null || true)"
+  [[ -n "$jars" ]] || die "mvn succeeded but $LIB holds no jars."
+  for want in 'kafka_2.13-' 'kafka-server-[0-9]' 'log4j-core-' 'log4j-slf4j-impl-' 'slf4j-api-1\.'; do
+    grep -q "^$want" <<<"$jars" || die "expected a jar matching '$want' in $LIB, not found."
+  done
+  { pom_hash; echo "$jars"; } >"$STAMP"
+  log "fetched $(wc -l <<<"$jars") jars ($(du -sh "$LIB" | cut -f1)) in $((SECONDS - t0)) s."
+}
+
+cmd_format() {
+  cmd_fetch
+  need_java
+  render_config
+  if [[ -f "$DATA/meta.properties" ]]; then
+    return 0
+  fi
+  jvm_opts
+  local cid
+  cid="$("$JAVA" "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool random-uuid | tail -n1)"
+  [[ -n "$cid" ]] || die "StorageTool random-uuid printed nothing."
+  log "formatting $DATA (cluster id $cid)"
+  # Static voters (controller.quorum.voters) => no --standalone.
+  "$JAVA" "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format \
+      --cluster-id "$cid" --config "$CONF" --ignore-formatted >&2 \
+    || die "StorageTool format failed."
+}
+
+cmd_start() {
+  local pid
+  if pid="$(broker_pid)"; then
+    if is_ready; then
+      log "already running (pid $pid) on localhost:$KAFKA_PORT"
+      return 0
+    fi
+    log "pid $pid is alive but not ready yet; waiting"
+  else
+    rm -f "$PIDFILE"
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+      port_open "$p" && die "port $p is already in use by another process (not a broker started by this script). Free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+    done
+    cmd_format
+    jvm_opts
+    [[ -f "$OUT" ]] && mv -f "$OUT" "$OUT.prev"
+    local t0=$SECONDS
+    # setsid: detach from the caller's session so the broker outlives it. The inner shell writes
+    # its own pid and then execs java, so the pid file names the JVM even if setsid forks.
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PIDFILE" \
+      "$JAVA" "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.Kafka "$CONF" \
+      </dev/null >>"$OUT" 2>&1 &
+    disown || true
+    for _ in $(seq 50); do [[ -s "$PIDFILE" ]] && break; sleep 0.1; done
+    pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+    [[ -n "$pid" ]] || die "broker did not write its pid file $PIDFILE"
+    log "started pid $pid, waiting up to ${KAFKA_START_TIMEOUT}s for localhost:$KAFKA_PORT"
+  fi
+  local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+  while (( SECONDS < deadline )); do
+    if is_ready; then
+      log "ready on localhost:$KAFKA_PORT (pid $pid, ${t0:+$((SECONDS - t0)) s, }state $STATE)"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "broker process $pid exited during startup. Last log lines ($OUT):"
+      tail_log 60
+      rm -f "$PIDFILE"
+      exit 1
+    fi
+    sleep 0.5
+  done
+  log "broker not ready after ${KAFKA_START_TIMEOUT}s (pid $pid still running). Last log lines ($OUT):"
+  tail_log 60
+  exit 1
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping pid $pid (SIGTERM, up to ${KAFKA_STOP_TIMEOUT}s)"
+  local t0=$SECONDS
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.25; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still alive after ${KAFKA_STOP_TIMEOUT}s; SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PIDFILE"
+  log "stopped in $((SECONDS - t0)) s"
+}
+
+cmd_kill9() {
+  local pid
+  if ! pid="$(broker_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PIDFILE"
+  log "killed pid $pid with SIGKILL"
+}
+
+cmd_wipe() {
+  cmd_stop
+  case "$STATE" in
+    */kafka) ;;
+    *) die "refusing to delete unexpected state dir '$STATE'" ;;
+  esac
+  rm -rf "$STATE"
+  log "wiped $STATE"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(broker_pid)"; then
+    if is_ready; then
+      echo "running pid=$pid bootstrap=localhost:$KAFKA_PORT state=$STATE"
+      return 0
+    fi
+    echo "starting-or-unhealthy pid=$pid (localhost:$KAFKA_PORT not answering or not started yet)"
+    return 1
+  fi
+  echo "stopped state=$STATE"
+  return 3
+}
+
+usage() {
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+main() {
+  local cmd="${1:-}"
+  shift || true
+  case "$cmd" in
+    fetch) cmd_fetch ;;
+    format) cmd_format ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    restart) cmd_stop; cmd_start ;;
+    wipe) cmd_wipe ;;
+    status) cmd_status ;;
+    kill9) cmd_kill9 ;;
+    logs) tail -n "${1:-50}" "$OUT" ;;
+    -h|--help|help|"") usage ;;
+    *) log "unknown command '$cmd'"; usage ;;
+  esac
+}
+
+main "$@"

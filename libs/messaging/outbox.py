@@ -1,0 +1,135 @@
+"""Transactional outbox: events are written with the state change and published by a relay.
+
+A crash between commit and publish only delays an event; a crash between publish and marking it
+sent republishes it with the same ce_id, which every consumer's inbox drops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from opentelemetry import context as otel_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.contracts import Envelope, Event, encode
+from libs.observability import PipelineMetrics
+
+log = logging.getLogger(__name__)
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+async def enqueue(session: AsyncSession, table: Table, event: Event, now: datetime) -> Envelope:
+    """Stage `event` in the caller's transaction, carrying the current trace context."""
+    envelope = Envelope.for_event(event, now)
+    headers = envelope.headers()
+    _PROPAGATOR.inject(headers)
+    await session.execute(
+        table.insert().values(
+            event_id=envelope.id,
+            event_type=envelope.type,
+            topic=event.topic,
+            key=event.key.decode(),
+            headers=headers,
+            payload=encode(event).decode(),
+            created_at=now.astimezone(UTC),
+        )
+    )
+    return envelope
+
+
+class OutboxRelay:
+    """Publishes unpublished rows in id order, a batch at a time, with the idempotent producer."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        table: Table,
+        broker: KafkaBroker,
+        metrics: PipelineMetrics,
+        batch_size: int = 500,
+        poll_seconds: float = 0.5,
+        retention: timedelta = timedelta(days=7),
+    ) -> None:
+        self._sessions = sessions
+        self._table = table
+        self._broker = broker
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll = poll_seconds
+        self._retention = retention
+        self._wake = asyncio.Event()
+        self._last_gauge = self._last_purge = datetime.min.replace(tzinfo=UTC)
+
+    def wake(self) -> None:
+        """Called after a commit that staged events, so they leave without waiting for the poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_batch()
+                await self._housekeeping()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # broker or database away: keep the rows, try again shortly
+                log.exception("outbox relay failed; will retry")
+                published = 0
+                await asyncio.sleep(1)
+            if published < self._batch_size:
+                await self._wait()
+
+    async def _wait(self) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), self._poll)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def publish_batch(self) -> int:
+        t = self._table
+        async with self._sessions() as session, session.begin():
+            query = select(t).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = (await session.execute(query)).mappings().all()
+            if not rows:
+                return 0
+            futures = [await self._send(row) for row in rows]
+            await asyncio.gather(*futures)
+            ids = [row["id"] for row in rows]
+            await session.execute(update(t).where(t.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+        self._metrics.outbox_published.inc(len(rows))
+        return len(rows)
+
+    async def _send(self, row: Any) -> Any:
+        headers = dict(row["headers"])
+        token = otel_context.attach(_PROPAGATOR.extract(headers))
+        try:
+            return await self._broker.publish(
+                row["payload"].encode(), row["topic"], key=row["key"].encode(), headers=headers,
+                no_confirm=True,
+            )
+        finally:
+            otel_context.detach(token)
+
+    async def pending(self) -> int:
+        t = self._table
+        async with self._sessions() as session:
+            query = select(func.count()).select_from(t).where(t.c.published_at.is_(None))
+            return int((await session.execute(query)).scalar_one())
+
+    async def _housekeeping(self) -> None:
+        now = datetime.now(UTC)
+        if now - self._last_gauge >= timedelta(seconds=2):
+            self._last_gauge = now
+            self._metrics.outbox_pending.set(await self.pending())
+        if now - self._last_purge >= timedelta(minutes=10):
+            self._last_purge = now
+            t = self._table
+            async with self._sessions() as session, session.begin():
+                await session.execute(delete(t).where(t.c.published_at < now - self._retention))

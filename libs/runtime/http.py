@@ -1,0 +1,70 @@
+"""The HTTP side every service shares: lifespan, /healthz, /readyz, /metrics, request metrics, traces."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
+from sqlalchemy import text
+
+from libs.runtime.runtime import Runtime
+
+
+def ops_router(rt: Runtime) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": rt.name}
+
+    @router.get("/readyz")
+    async def readyz(response: Response) -> dict[str, str]:
+        checks = {"database": await _db_ok(rt), "kafka": await _kafka_ok(rt)}
+        ready = all(v == "ok" for v in checks.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", **checks}
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(rt.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _db_ok(rt: Runtime) -> str:
+    try:
+        async with rt.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+async def _kafka_ok(rt: Runtime) -> str:
+    try:
+        return "ok" if await rt.broker.ping(timeout=3.0) else "unreachable"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def create_http_app(rt: Runtime, routers: list[APIRouter], title: str, description: str = "") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await rt.start()
+        try:
+            yield
+        finally:
+            await rt.stop()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    app.state.runtime = rt
+    app.include_router(ops_router(rt))
+    for router in routers:
+        app.include_router(router, prefix="/api/v1")
+    Instrumentator(registry=rt.registry, excluded_handlers=["/metrics"]).instrument(app)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=rt.tracer_provider, excluded_urls="metrics,healthz")
+    return app

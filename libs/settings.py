@@ -1,0 +1,44 @@
+"""Settings from the environment: `ONESTOP_*` for the whole suite, `ONESTOP_<SERVICE>_*` per service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+
+    kafka_bootstrap: str = "localhost:9092"
+    topic_partitions: int = 6
+    topic_replication: int = 1
+    run_dir: Path = REPO_ROOT / ".run"
+    config_dir: Path = REPO_ROOT / "deploy" / "config"
+    clock: Literal["system", "controlled"] = "system"
+    log_level: str = "INFO"
+    jwt_secret: str = "onestop-dev-secret-change-me"  # HS256 in development only
+    jwks_url: str | None = None
+
+    @property
+    def clock_file(self) -> Path:
+        return self.run_dir / "clock.json"
+
+
+class ServiceSettings(BaseSettings):
+    """Per-service settings; subclasses set env_prefix and the default port."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None  # postgresql+asyncpg://… ; default: a SQLite file per service
+    relay_enabled: bool = True
+
+    def db_url(self, service: str, common: CommonSettings) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{common.run_dir / 'data' / service}.db"

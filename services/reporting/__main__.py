@@ -1,0 +1,5 @@
+"""`python -m services.reporting`"""
+
+from libs.runtime.main import serve
+
+serve("services.reporting.app", "reporting")

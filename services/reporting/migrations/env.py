@@ -1,0 +1,6 @@
+"""Alembic environment of the reporting service (shared body in libs.db.alembic_env)."""
+
+from libs.db.alembic_env import run
+from services.reporting.store import metadata
+
+run(metadata, "reporting")

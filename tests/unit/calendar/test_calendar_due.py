@@ -1,0 +1,142 @@
+"""Table tests for appointments (ngày hẹn trả) against the shipped calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from libs.calendar import LimitUnit, TimeLimit, load_calendar
+
+CAL = load_calendar()
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+WD, DAYS, HOURS = LimitUnit.WORKING_DAYS, LimitUnit.DAYS, LimitUnit.HOURS
+SAME_DAY = TimeLimit.same_day()
+
+
+def vn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=VN)
+
+
+def test_required_case_friday_before_tet_2026_after_cutoff() -> None:
+    received = vn(2026, 2, 13, 16)  # Friday, after 15:00, Tết 14–22/02 follows
+    assert CAL.start_of_counting(received, cutoff=True) == vn(2026, 2, 23, 7)
+    assert CAL.due(received, TimeLimit(1, WD), cutoff=True) == vn(2026, 2, 23, 17)
+
+
+@pytest.mark.parametrize(
+    ("received", "limit", "cutoff", "expected"),
+    [
+        # No cut-off: the last office hour of Friday counts, 7 h remain after Tết.
+        (vn(2026, 2, 13, 16), TimeLimit(1, WD), False, vn(2026, 2, 23, 16)),
+        # Lunch break → 13:30; the appointment ends on the morning boundary 11:30, not 13:30.
+        (vn(2026, 3, 3, 12, 15), TimeLimit(1, WD), False, vn(2026, 3, 4, 11, 30)),
+        # Evening → next working day 07:00.
+        (vn(2026, 3, 3, 18), TimeLimit(1, WD), False, vn(2026, 3, 4, 17)),
+        # Before opening → 07:00 the same day.
+        (vn(2026, 3, 3, 6), TimeLimit(1, WD), False, vn(2026, 3, 3, 17)),
+        # Weekend → Monday 07:00.
+        (vn(2026, 3, 7, 10), TimeLimit(2, WD), False, vn(2026, 3, 10, 17)),
+        # Cut-off: 15:00 sharp is not "after 15:00"; 15:01 is.
+        (vn(2026, 3, 3, 15), TimeLimit(1, WD), True, vn(2026, 3, 4, 15)),
+        (vn(2026, 3, 3, 15, 1), TimeLimit(1, WD), True, vn(2026, 3, 4, 17)),
+        (vn(2026, 3, 3, 15, 1), TimeLimit(1, WD), False, vn(2026, 3, 4, 15, 1)),
+        # Half a working day and working hours.
+        (vn(2026, 3, 3, 7), TimeLimit(0.5, WD), False, vn(2026, 3, 3, 11)),
+        (vn(2026, 3, 3, 10), TimeLimit(4, HOURS), False, vn(2026, 3, 3, 16)),
+        # Same day (trong ngày), with and without the cut-off.
+        (vn(2026, 3, 3, 9), SAME_DAY, True, vn(2026, 3, 3, 17)),
+        (vn(2026, 3, 3, 15, 30), SAME_DAY, True, vn(2026, 3, 4, 17)),
+        (vn(2026, 3, 3, 15, 30), SAME_DAY, False, vn(2026, 3, 3, 17)),
+        (vn(2026, 3, 3, 17, 30), SAME_DAY, False, vn(2026, 3, 4, 17)),
+        (vn(2026, 2, 13, 16), SAME_DAY, True, vn(2026, 2, 23, 17)),
+        # 2/9/2026: Sat 22/08 is a working day, Mon 31/08 – Wed 02/09 are off.
+        (vn(2026, 8, 20, 10), TimeLimit(3, WD), False, vn(2026, 8, 24, 10)),
+        (vn(2026, 8, 22, 9), TimeLimit(1, WD), False, vn(2026, 8, 24, 9)),
+        (vn(2026, 8, 28, 9), TimeLimit(2, WD), False, vn(2026, 9, 4, 9)),
+        (vn(2026, 8, 28, 16), TimeLimit(1, WD), True, vn(2026, 9, 3, 17)),
+        # Tết 2027 (Thu 04/02 – Wed 10/02 off).
+        (vn(2027, 2, 3, 10), TimeLimit(1, WD), False, vn(2027, 2, 11, 10)),
+        (vn(2027, 2, 3, 16), TimeLimit(1, WD), True, vn(2027, 2, 11, 17)),
+        # New Year 2026: Fri 02/01 off, Sat 10/01 worked instead (YAML).
+        (vn(2025, 12, 31, 16), TimeLimit(1, WD), True, vn(2026, 1, 5, 17)),
+        (vn(2026, 1, 9, 16), TimeLimit(1, WD), True, vn(2026, 1, 10, 17)),
+    ],
+)
+def test_due_in_office_time(received: datetime, limit: TimeLimit, cutoff: bool, expected: datetime) -> None:
+    assert CAL.due(received, limit, cutoff) == expected
+
+
+@pytest.mark.parametrize(
+    ("received", "days", "cutoff", "expected"),
+    [
+        # Counting starts the day after receipt; due at 17:00 of the last day.
+        (vn(2026, 3, 4, 10), 2, False, vn(2026, 3, 6, 17)),
+        # Last day a Saturday → next working day.
+        (vn(2026, 3, 3, 10), 4, False, vn(2026, 3, 9, 17)),
+        # Last day Tue 01/09/2026 (holiday), Wed 02/09 too → Thu 03/09.
+        (vn(2026, 8, 27, 10), 5, False, vn(2026, 9, 3, 17)),
+        # Last day the working Saturday 22/08/2026 stays there.
+        (vn(2026, 8, 17, 10), 5, False, vn(2026, 8, 22, 17)),
+        # Last day in Tết 2026 → Mon 23/02.
+        (vn(2026, 2, 9, 10), 7, False, vn(2026, 2, 23, 17)),
+        # Cut-off receipt is deemed received the next working day (Mon 23/02).
+        (vn(2026, 2, 13, 16), 3, True, vn(2026, 2, 26, 17)),
+        (vn(2026, 2, 13, 16), 3, False, vn(2026, 2, 23, 17)),
+        # Last day in Tết 2027 (Sat 06/02) → Thu 11/02.
+        (vn(2027, 2, 1, 10), 5, False, vn(2027, 2, 11, 17)),
+    ],
+)
+def test_due_in_calendar_days(received: datetime, days: int, cutoff: bool, expected: datetime) -> None:
+    assert CAL.due(received, TimeLimit(days, DAYS), cutoff) == expected
+
+
+def test_any_timezone_in_calendar_timezone_out() -> None:
+    received = datetime(2026, 2, 13, 9, tzinfo=UTC)  # 16:00 in Hà Nội
+    due = CAL.due(received, TimeLimit(1, WD), cutoff=True)
+    assert due == vn(2026, 2, 23, 17)
+    assert due.tzinfo == VN
+
+
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        (vn(2026, 3, 3, 7), vn(2026, 3, 3, 7)),
+        (vn(2026, 3, 3, 11, 30), vn(2026, 3, 3, 13, 30)),
+        (vn(2026, 3, 3, 12), vn(2026, 3, 3, 13, 30)),
+        (vn(2026, 3, 3, 17), vn(2026, 3, 4, 7)),
+        (vn(2026, 3, 7, 9), vn(2026, 3, 9, 7)),
+        (vn(2026, 8, 22, 9), vn(2026, 8, 22, 9)),
+    ],
+)
+def test_next_office_moment(t: datetime, expected: datetime) -> None:
+    assert CAL.next_office_moment(t) == expected
+
+
+def test_working_hours_between_and_subtract() -> None:
+    assert CAL.working_hours_between(vn(2026, 2, 13, 16), vn(2026, 2, 23, 10)) == 4
+    assert CAL.working_hours_between(vn(2026, 2, 23, 10), vn(2026, 2, 13, 16)) == -4
+    assert CAL.working_hours_between(vn(2026, 3, 3, 12), vn(2026, 3, 3, 13)) == 0
+    # "Due soon" one working day before the appointment.
+    assert CAL.subtract_working_hours(vn(2026, 2, 23, 17), 8) == vn(2026, 2, 23, 7)
+    assert CAL.subtract_working_hours(vn(2026, 2, 23, 9), 8) == vn(2026, 2, 13, 9)
+    assert CAL.add_working_hours(vn(2026, 2, 13, 9), -8) == CAL.subtract_working_hours(vn(2026, 2, 13, 9), 8)
+
+
+def test_naive_datetimes_are_rejected() -> None:
+    naive = datetime(2026, 3, 3, 9)
+    with pytest.raises(ValueError, match="naive"):
+        CAL.due(naive, TimeLimit(1, WD), cutoff=False)
+    with pytest.raises(ValueError, match="naive"):
+        CAL.working_hours_between(vn(2026, 3, 3, 9), naive)
+
+
+def test_time_limit_validation() -> None:
+    with pytest.raises(ValueError):
+        TimeLimit(0, WD)
+    with pytest.raises(ValueError):
+        TimeLimit(1.5, DAYS)
+    with pytest.raises(ValueError):
+        TimeLimit(float("inf"), HOURS)
+    assert LimitUnit("same_day") is LimitUnit.SAME_DAY

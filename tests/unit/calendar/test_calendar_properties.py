@@ -1,0 +1,77 @@
+"""Property-based tests: invariants of the deadline arithmetic over 2025–2028."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from libs.calendar import LimitUnit, TimeLimit, load_calendar
+
+CAL = load_calendar()
+
+# Naive bounds; the strategy attaches a zone (storage elsewhere is UTC).
+moments = st.datetimes(
+    min_value=datetime(2025, 1, 1),
+    max_value=datetime(2028, 12, 31),
+    timezones=st.sampled_from([ZoneInfo("Asia/Ho_Chi_Minh"), UTC]),
+)
+half_days = st.integers(min_value=1, max_value=60).map(lambda n: n / 2)
+limits = st.one_of(
+    half_days.map(lambda v: TimeLimit(v, LimitUnit.WORKING_DAYS)),
+    half_days.map(lambda v: TimeLimit(v, LimitUnit.HOURS)),
+    st.integers(min_value=1, max_value=60).map(lambda v: TimeLimit(v, LimitUnit.DAYS)),
+    st.just(TimeLimit.same_day()),
+)
+hours = st.floats(min_value=0.001, max_value=400, allow_nan=False, allow_infinity=False)
+
+
+@given(moments, moments, limits, st.booleans())
+def test_due_is_monotone_in_receipt_time(a: datetime, b: datetime, limit: TimeLimit, cutoff: bool) -> None:
+    early, late = sorted((a, b))
+    assert CAL.due(early, limit, cutoff) <= CAL.due(late, limit, cutoff)
+
+
+@given(moments, limits, st.booleans())
+def test_due_is_in_office_hours_of_a_working_day(received: datetime, limit: TimeLimit, cutoff: bool) -> None:
+    due = CAL.due(received, limit, cutoff)
+    assert CAL.is_working_day(due.date())
+    assert CAL.is_office_moment(due)
+    assert due > received
+
+
+@given(moments, st.booleans())
+def test_start_of_counting_is_an_office_moment_not_before_receipt(received: datetime, cutoff: bool) -> None:
+    start = CAL.start_of_counting(received, cutoff)
+    assert start >= received
+    assert CAL.is_office_moment(start)
+    assert CAL.working_hours_between(start, CAL.next_office_moment(start)) == 0
+
+
+@given(moments, hours)
+def test_add_then_between_round_trips(start: datetime, h: float) -> None:
+    end = CAL.add_working_hours(start, h)
+    assert end > start
+    assert CAL.is_office_moment(end)
+    assert abs(CAL.working_hours_between(start, end) - h) < 1e-9
+
+
+@given(moments, hours)
+def test_subtract_is_the_inverse_of_add(start: datetime, h: float) -> None:
+    end = CAL.add_working_hours(start, h)
+    assert CAL.subtract_working_hours(end, h) == CAL.next_office_moment(start)
+
+
+@given(moments, hours)
+def test_subtract_then_between_round_trips(end: datetime, h: float) -> None:
+    start = CAL.subtract_working_hours(end, h)
+    assert start < end
+    assert CAL.is_office_moment(start)
+    assert abs(CAL.working_hours_between(start, end) - h) < 1e-9
+
+
+@given(moments, moments)
+def test_between_is_antisymmetric(a: datetime, b: datetime) -> None:
+    assert CAL.working_hours_between(a, b) == -CAL.working_hours_between(b, a)
