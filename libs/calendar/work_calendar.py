@@ -102,14 +102,15 @@ class WorkCalendar:
     # --- internals -------------------------------------------------------------------------
 
     def _due_in_calendar_days(self, received: datetime, days: int, cutoff: bool) -> datetime:
-        # Civil Code art. 147: count from the day after receipt; a cut-off receipt is deemed
-        # received on the next working day. Art. 148: a last day off moves to the next working day.
+        # Civil Code art. 147: day 1 is the day after receipt. With the cut-off, day 1 is also
+        # never before counting starts (a Friday 16:00 receipt counts from Monday); taking the
+        # later of the two keeps the appointment monotone in the receipt time.
         local = self._local(received)
-        receipt_day = local.date()
-        if cutoff and self._after_cutoff(local):
-            receipt_day = self._days.next_working_day(receipt_day)
-        last_day = receipt_day + timedelta(days=days)
-        if not self.is_working_day(last_day):
+        first_day = local.date() + timedelta(days=1)
+        if cutoff:
+            first_day = max(first_day, self.start_of_counting(received, cutoff=True).date())
+        last_day = first_day + timedelta(days=days - 1)
+        if not self.is_working_day(last_day):  # art. 148: a last day off moves to the next working day
             last_day = self._days.next_working_day(last_day)
         # Due at the close of office hours rather than 24:00: nobody can act after closing.
         return self._closing(last_day)

@@ -6,6 +6,7 @@ Each file is a mapping with one list (`agencies:` or `procedures:`); other top-l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ DEFAULT_AGENCIES = REPO_ROOT / "deploy" / "config" / "agencies.yaml"
 DEFAULT_PROCEDURES = REPO_ROOT / "deploy" / "config" / "procedures.yaml"
 
 M = TypeVar("M", bound=BaseModel)
+_NAMED_FIELD = re.compile(r"(?P<field>[a-z_]+): (?P<reason>.*)", re.DOTALL)
 
 
 def load_catalogue(
@@ -64,7 +66,7 @@ def _read_list(path: Path, key: str) -> list[Any]:
     except FileNotFoundError:
         raise CatalogueError.single("file not found", source=str(path)) from None
     except yaml.YAMLError as exc:
-        raise CatalogueError.single(f"not valid YAML: {exc}", source=str(path)) from None
+        raise CatalogueError.single(_yaml_reason(exc), source=str(path)) from None
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise CatalogueError.single(f"expected a top-level '{key}:' list", source=str(path))
     unknown = [k for k in data if k != key and not str(k).startswith("x-")]
@@ -72,6 +74,13 @@ def _read_list(path: Path, key: str) -> list[Any]:
         reason = f"unknown top-level keys {unknown} (only '{key}' and 'x-…' keys are allowed)"
         raise CatalogueError.single(reason, source=str(path))
     return list(data[key])
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"not valid YAML{where}: {problem}"
 
 
 def _entry_label(noun: str, raw: Any, id_field: str, index: int) -> str:
@@ -83,10 +92,21 @@ def _problems(exc: ValidationError, entry: str) -> list[Problem]:
     errors = exc.errors(include_url=False)
     deeper = {error["loc"][:-1] for error in errors if error["loc"]}
     return [
-        Problem(entry, _field_path(error["loc"]) or None, _reason(error))
+        _problem(entry, error)
         for error in errors
-        if not (error["type"] == "too_short" and any(loc[: len(error["loc"])] == error["loc"] for loc in deeper))
+        if not (
+            error["type"] == "too_short" and any(loc[: len(error["loc"])] == error["loc"] for loc in deeper)
+        )
     ]
+
+
+def _problem(entry: str, error: Any) -> Problem:
+    """Model-level checks cannot set a location, so they start their message with `field: `."""
+    loc, reason = tuple(error["loc"]), _reason(error)
+    named = _NAMED_FIELD.match(reason) if error["type"] == "value_error" else None
+    if named:
+        loc, reason = (*loc, named["field"]), named["reason"]
+    return Problem(entry, _field_path(loc) or None, reason)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -40,9 +40,9 @@ class TimeLimit(_Frozen):
     @model_validator(mode="after")
     def _value_fits_unit(self) -> TimeLimit:
         if self.unit == "same_day" and self.value != 0:
-            raise ValueError("time_limit: value must be 0 when unit is same_day")
+            raise ValueError("value: must be 0 when unit is same_day")
         if self.unit != "same_day" and self.value <= 0:
-            raise ValueError(f"time_limit: value must be above 0 for unit {self.unit}")
+            raise ValueError(f"value: must be above 0 when unit is {self.unit}")
         return self
 
 

@@ -65,16 +65,17 @@ class ProcedureVersion(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> ProcedureVersion:
         if self.effective_to is not None and self.effective_to < self.effective_from:
-            dates = f"effective_to {self.effective_to} is before effective_from {self.effective_from}"
-            raise ValueError(dates)
+            raise ValueError(
+                f"effective_to: {self.effective_to} is before effective_from {self.effective_from}"
+            )
         resolved_by_ward = self.competent == RECEIVING_WARD
         if resolved_by_ward != (self.level == "ward"):
             raise ValueError(
-                f"level {self.level!r} does not match competent {self.competent!r}: "
+                f"competent: level {self.level!r} does not match competent {self.competent!r}: "
                 f"level 'ward' goes with competent '{RECEIVING_WARD}', level 'city' with a department e-ID"
             )
         if resolved_by_ward and self.received_at != ("ward",):
-            raise ValueError("received_at must be [ward] when the receiving ward resolves the procedure")
+            raise ValueError("received_at: must be [ward] when the receiving ward resolves the procedure")
         return self
 
     def in_force(self, day: date) -> bool:
@@ -114,7 +115,9 @@ class Procedure(BaseModel):
     def _versions_in_order(self) -> Procedure:
         for version in self.versions:
             if version.code != self.code:
-                raise ValueError(f"version {version.version} has code {version.code}, expected {self.code}")
+                raise ValueError(
+                    f"versions: version {version.version} has code {version.code}, not {self.code}"
+                )
         for earlier, later in zip(self.versions, self.versions[1:], strict=False):
             _check_sequence(earlier, later)
         return self

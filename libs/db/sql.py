@@ -16,7 +16,7 @@ def _insert(dialect: str, table: Table) -> Any:
 
 async def insert_ignore(session: SAAsyncSession, table: Table, values: Mapping[str, Any]) -> bool:
     """Insert unless the primary/unique key exists; True when a row was written."""
-    stmt = _insert(session.bind.dialect.name, table).values(**values).on_conflict_do_nothing()
+    stmt = _insert(session.get_bind().dialect.name, table).values(**values).on_conflict_do_nothing()
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0))
 
@@ -28,7 +28,7 @@ async def increment_counter(
 
     The row lock taken by the upsert serialises concurrent callers until their transaction ends,
     which is what makes daily dossier sequences gap-free."""
-    stmt = _insert(session.bind.dialect.name, table).values(**keys, **{column: by})
+    stmt = _insert(session.get_bind().dialect.name, table).values(**keys, **{column: by})
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={column: table.c[column] + by}
     ).returning(table.c[column])

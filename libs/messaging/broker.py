@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -40,10 +41,8 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, repl
         existing = set(await admin.list_topics())
         missing = [NewTopic(t, partitions, replication) for t in topics if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created it meanwhile
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:  # another service created it meanwhile
-                pass
             log.info("created topics %s", [t.name for t in missing])
     finally:
         await admin.close()

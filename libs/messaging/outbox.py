@@ -6,6 +6,7 @@ sent republishes it with the same ce_id, which every consumer's inbox drops."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,17 +85,15 @@ class OutboxRelay:
                 await self._wait()
 
     async def _wait(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self._poll)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     async def publish_batch(self) -> int:
         t = self._table
         async with self._sessions() as session, session.begin():
             query = select(t).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = (await session.execute(query)).mappings().all()
             if not rows:

@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from libs.clock import Clock, make_clock
-from libs.contracts import topics
+from libs.contracts import REGISTRY, topics
 from libs.db import make_engine, make_session_factory, upgrade
 from libs.messaging import EventConsumer, OutboxRelay, ensure_topics, make_broker
 from libs.messaging.tables import inbox_table, outbox_table
@@ -103,6 +103,7 @@ def build_runtime(
         consumes=consumes or [],
     )
     if produces:
+        _declare_publishers(broker, produces)
         rt.outbox = metadata.tables.get("outbox")
         if rt.outbox is None:
             raise ValueError(f"{name} produces events but its metadata has no outbox table")
@@ -116,6 +117,13 @@ def build_runtime(
             dlq_topic=rt.dlq_topic, after_commit=rt.wake_relay,
         )
     return rt
+
+
+def _declare_publishers(broker: KafkaBroker, topic: str) -> None:
+    """One publisher per event type, so the AsyncAPI document shows what goes out (the relay sends)."""
+    for ce_type, cls in sorted(REGISTRY.items()):
+        if cls.topic == topic:
+            broker.publisher(topic, title=f"{topic}:{ce_type}", schema=cls, description=(cls.__doc__ or "").strip())
 
 
 def messaging_tables(metadata: MetaData, outbox: bool, inbox: bool) -> None:

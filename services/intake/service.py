@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
@@ -15,12 +16,12 @@ from libs.catalogue import Catalogue
 from libs.contracts.common import Contact, DocumentSummary, ProcedureSnapshot
 from libs.contracts.intake import DossierReceived
 from libs.db import increment_counter
-from libs.identity import format_dossier_code, id_last4
+from libs.identity import format_dossier_code
 from libs.messaging import enqueue
 from libs.runtime import Runtime
 from services.intake.domain.receipt import appointment, fingerprint, local_day
 from services.intake.schemas import DossierIn
-from services.intake.store import DailySequence, DossierRow
+from services.intake.store import DAILY_SEQUENCES, DossierRow
 
 RECEIVED = "received"
 
@@ -58,15 +59,17 @@ class Desk:
         return row, True
 
     async def _store(self, body: DossierIn, agency: str, key: str | None, request_hash: str,
-                     snapshot: ProcedureSnapshot, now: object, due: object) -> DossierRow:
+                     snapshot: ProcedureSnapshot, now: datetime, due: datetime) -> DossierRow:
         assert self.rt.outbox is not None
         async with self.rt.sessions() as session, session.begin():
-            day = local_day(now)  # type: ignore[arg-type]
-            seq = await increment_counter(session, DailySequence.__table__, {"agency": agency, "day": day}, "last")  # type: ignore[arg-type]
+            day = local_day(now)
+            # The upsert's row lock serialises receipts of one agency-day: numbers are gap-free.
+            seq = await increment_counter(session, DAILY_SEQUENCES, {"agency": agency, "day": day}, "last")
             row = _row(body, agency, key, request_hash, snapshot, format_dossier_code(agency, day, seq), now, due)
             session.add(row)
             await session.flush()
-            await enqueue(session, self.rt.outbox, _received_event(row, body, snapshot, self._name(agency)), now)  # type: ignore[arg-type]
+            event = _received_event(row, body, snapshot, self._name(agency))
+            await enqueue(session, self.rt.outbox, event, now)
         return row
 
     def _name(self, agency: str) -> str:
@@ -88,7 +91,7 @@ class Desk:
 
 
 def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snapshot: ProcedureSnapshot,
-         code: str, now: object, due: object) -> DossierRow:
+         code: str, now: datetime, due: datetime) -> DossierRow:
     a = body.applicant
     return DossierRow(
         id=uuid.uuid4(), code=code, receiving_agency=agency, procedure_code=snapshot.code,
@@ -99,7 +102,9 @@ def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snaps
     )
 
 
-def _received_event(row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str) -> DossierReceived:
+def _received_event(
+    row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str
+) -> DossierReceived:
     docs = body.documents
     return DossierReceived(
         dossier_id=row.id, code=row.code, receiving_agency=row.receiving_agency,
@@ -112,5 +117,3 @@ def _received_event(row: DossierRow, body: DossierIn, snapshot: ProcedureSnapsho
         ),
     )
 
-
-__all__ = ["Desk", "IdempotencyConflict", "id_last4"]

@@ -52,3 +52,6 @@ class DailySequence(Base, table=True):
     agency: str = Field(primary_key=True, max_length=40)
     day: date = Field(primary_key=True)
     last: int = 0
+
+
+DAILY_SEQUENCES = DailySequence.__table__  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from libs.contracts.intake import DossierReceived
 from libs.db import increment_counter
 from libs.runtime import Runtime
 from services.reporting.service import LOCAL, fact_from
-from services.reporting.store import FactRecord, ReceivedDaily
+from services.reporting.store import RECEIVED_DAILY, FactRecord
 
 
 def register(rt: Runtime) -> None:
@@ -22,6 +22,6 @@ def register(rt: Runtime) -> None:
         session.add(fact_from(event))
         day = event.received_at.astimezone(LOCAL).date()
         keys = {"agency": event.receiving_agency, "day": day, "channel": event.channel.value}
-        await increment_counter(session, ReceivedDaily.__table__, keys, "count")  # type: ignore[arg-type]
+        await increment_counter(session, RECEIVED_DAILY, keys, "count")
 
     rt.consumer.subscribe(list(topics.ALL), group_id="onestop-reporting")

@@ -50,3 +50,6 @@ class ReceivedDaily(Base, table=True):
     day: date = Field(primary_key=True)
     channel: str = Field(primary_key=True, max_length=20)
     count: int = 0
+
+
+RECEIVED_DAILY = ReceivedDaily.__table__  # type: ignore[attr-defined]

@@ -41,8 +41,9 @@ class _Programmed:
 
 
 class SmsGatewayServer:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
-                 hang_seconds: float = 30.0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, token: str | None = None, hang_seconds: float = 30.0
+    ) -> None:
         self.token, self.hang_seconds = token, hang_seconds
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -66,7 +67,9 @@ class SmsGatewayServer:
         return f"{self.base_url}/sms"
 
     def start(self) -> SmsGatewayServer:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sms-gateway", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sms-gateway", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -84,8 +87,9 @@ class SmsGatewayServer:
         self.stop()
 
     # -- programming and inspection ----------------------------------------------------------------
-    def program(self, mode: Mode, count: int = 1, status: int | None = None,
-                body: dict[str, Any] | None = None) -> None:
+    def program(
+        self, mode: Mode, count: int = 1, status: int | None = None, body: dict[str, Any] | None = None
+    ) -> None:
         with self._lock:
             self._queue.extend(_Programmed(mode, status, body) for _ in range(count))
 
@@ -112,8 +116,7 @@ class SmsGatewayServer:
             if key and key in self._by_key:
                 self.duplicates += 1
                 return 200, {"status": "ok", "id": self._by_key[key].provider_id, "duplicate": True}
-            sms = ReceivedSms(str(payload["to"]), str(payload["text"]), key, f"msg-{len(self.messages) + 1}",
-                              headers)
+            sms = ReceivedSms(str(payload["to"]), str(payload["text"]), key, f"msg-{len(self.messages) + 1}", headers)
             self.messages.append(sms)
             if key:
                 self._by_key[key] = sms
@@ -174,8 +177,9 @@ def _handler_for(gateway: SmsGatewayServer) -> type[BaseHTTPRequestHandler]:
                 if answer is not None:
                     self._reply(*answer)
             elif self.path == "/program" and isinstance(payload, dict):
-                gateway.program(payload.get("mode", "ok"), int(payload.get("count", 1)),
-                                payload.get("status"), payload.get("body"))
+                gateway.program(
+                    payload.get("mode", "ok"), int(payload.get("count", 1)), payload.get("status"), payload.get("body")
+                )
                 self._reply(200, {"status": "ok"})
             elif self.path == "/reset":
                 gateway.reset()

@@ -33,8 +33,7 @@ class _Collector:
     def __init__(self, server: SmtpTestServer) -> None:
         self.server = server
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: list[str]) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:
         refusal = self.server._pop_refusal()
         if refusal is not None:
             return refusal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -27,9 +28,22 @@ class SmtpSettings(BaseModel):
     use_tls: bool = False  # implicit TLS (port 465)
     username: str | None = None
     password: SecretStr | None = None
-    from_address: str = "Bộ phận Một cửa <mot-cua@onestop.local>"
+    from_address: str = "mot-cua@onestop.local"
+    from_name: str | None = "Bộ phận Một cửa"
     timeout_seconds: PositiveFloat = 10
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN
+
+
+def _set_header(msg: EmailMessage, name: str, value: str, address: str | None = None) -> None:
+    """Encode non-ASCII text ourselves (RFC 2047, folded by email.header.Header): the stdlib folder of
+    Python 3.11 drops the space between folded encoded-words ("bổ sung,hoàn")."""
+    if value.isascii():
+        msg[name] = f"{value} <{address}>" if address else value
+        return
+    header = Header(value, "utf-8", header_name=name)
+    if address:
+        header.append(f"<{address}>", "us-ascii")
+    msg.set_raw(name, header.encode())
 
 
 def build_email(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> EmailMessage:
@@ -37,9 +51,12 @@ def build_email(notice: RenderedNotice, to: str, key: str, settings: SmtpSetting
     if notice.subject is None or notice.html is None:
         raise ValueError("an e-mail needs a notice rendered for the email channel")
     msg = EmailMessage()
-    msg["From"] = settings.from_address
+    if settings.from_name:
+        _set_header(msg, "From", settings.from_name, settings.from_address)
+    else:
+        msg["From"] = settings.from_address
     msg["To"] = to
-    msg["Subject"] = notice.subject
+    _set_header(msg, "Subject", notice.subject)
     msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = message_id(key, settings.message_id_domain)
     msg[IDEMPOTENCY_HEADER] = key
@@ -87,6 +104,8 @@ class EmailSender:
         s = self.settings
         _refusals, reply = await aiosmtplib.send(
             msg,
+            sender=s.from_address,
+            recipients=[str(msg["To"])],
             hostname=s.host,
             port=s.port,
             start_tls=s.starttls,

@@ -145,7 +145,8 @@ class CaseData:
         step = self.active_step
         if step is None or step.deadline is None:
             return
-        step.deadline = self.appointment_at if step.share == 0 else cal.add_working_hours(step.deadline, hours)
+        shifted = cal.add_working_hours(step.deadline, hours)
+        step.deadline = self.appointment_at if step.share == 0 else shifted
 
     # --- events ------------------------------------------------------------------------------
 

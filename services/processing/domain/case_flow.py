@@ -15,7 +15,7 @@ from services.processing.domain.events import (
     Transferred,
 )
 from services.processing.domain.states import CaseState, SubState, ensure_state
-from services.processing.domain.steps import Handoff
+from services.processing.domain.steps import Handoff, Step
 
 ACK_HOURS = 2.0  # Decree 63/2024: the receiving agency acknowledges within 2 working hours
 TRANSFERABLE = frozenset({CaseState.RECEIVED, CaseState.PROCESSING})
@@ -23,12 +23,14 @@ OPEN = frozenset(s for s in CaseState if not s.is_terminal)
 
 
 class FlowCommands(CaseData):
-    def assign(self, actor: str, officer: str, now: datetime) -> list[CaseEvent]:
-        """Give the step in progress to an officer (phân công)."""
+    def assign(
+        self, actor: str, officer: str, now: datetime, step_code: str | None = None
+    ) -> list[CaseEvent]:
+        """Name the officer for the step in progress, or ahead of time for a later step (phân công)."""
         action = "assign an officer"
         self._guard(now, WORKING, action)
         self._require_settled(action)
-        step = self._require_active(action)
+        step = self._require_active(action) if step_code is None else self._open_step(step_code, action)
         if not officer.strip():
             raise NotAllowed("cannot assign an officer: the officer id is empty")
         step.assignee = officer
@@ -63,7 +65,6 @@ class FlowCommands(CaseData):
         self._guard(now, TRANSFERABLE, action)
         if self.next_step is None:
             raise NotAllowed(f"cannot {action}: no step of the plan is left")
-        self._begin_processing(action)
         return [self._hand_over("transfer", actor, to_agency, now, note)]
 
     def return_result(self, actor: str, now: datetime, note: str = "") -> list[CaseEvent]:
@@ -92,6 +93,14 @@ class FlowCommands(CaseData):
             )
         ]
 
+    def _open_step(self, code: str, action: str) -> Step:
+        for step in self.steps[self.current :]:
+            if step.code == code and step.completed_at is None:
+                if step.agency != self.holder_agency:
+                    raise NotAllowed(f"cannot {action}: step '{code}' is done by {step.agency}")
+                return step
+        raise NotAllowed(f"cannot {action}: no open step '{code}' (it is unknown or already done)")
+
     def _hand_over(self, kind: str, actor: str, to_agency: str, now: datetime, note: str) -> CaseEvent:
         action = f"{kind} the case to {to_agency}"
         self._require_settled(action)
@@ -101,6 +110,8 @@ class FlowCommands(CaseData):
         if target is not None and target.agency != to_agency:
             raise NotAllowed(f"cannot {action}: the next step '{target.code}' is done by {target.agency}")
         giver = self.holder_agency
+        if kind == "transfer":
+            self._begin_processing(action)
         done = self._complete_active(now, actor)
         self.holder_agency = to_agency
         if target is not None:

@@ -81,8 +81,10 @@ def test_due_in_office_time(received: datetime, limit: TimeLimit, cutoff: bool, 
         (vn(2026, 8, 17, 10), 5, False, vn(2026, 8, 22, 17)),
         # Last day in Tết 2026 → Mon 23/02.
         (vn(2026, 2, 9, 10), 7, False, vn(2026, 2, 23, 17)),
-        # Cut-off receipt is deemed received the next working day (Mon 23/02).
-        (vn(2026, 2, 13, 16), 3, True, vn(2026, 2, 26, 17)),
+        # With the cut-off, day 1 is the day counting starts (Mon 23/02), not Sat 14/02.
+        (vn(2026, 2, 13, 16), 3, True, vn(2026, 2, 25, 17)),
+        # Mid-week the cut-off changes nothing: day 1 is Thursday either way.
+        (vn(2026, 3, 4, 16), 2, True, vn(2026, 3, 6, 17)),
         (vn(2026, 2, 13, 16), 3, False, vn(2026, 2, 23, 17)),
         # Last day in Tết 2027 (Sat 06/02) → Thu 11/02.
         (vn(2027, 2, 1, 10), 5, False, vn(2027, 2, 11, 17)),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given
@@ -32,6 +32,12 @@ hours = st.floats(min_value=0.001, max_value=400, allow_nan=False, allow_infinit
 def test_due_is_monotone_in_receipt_time(a: datetime, b: datetime, limit: TimeLimit, cutoff: bool) -> None:
     early, late = sorted((a, b))
     assert CAL.due(early, limit, cutoff) <= CAL.due(late, limit, cutoff)
+
+
+@given(moments, st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=30)), limits, st.booleans())
+def test_due_is_monotone_for_close_receipts(a: datetime, gap: timedelta, limit: TimeLimit, cutoff: bool) -> None:
+    # Independent pairs rarely straddle 11:30, 15:00 or 17:00; nearby pairs do.
+    assert CAL.due(a, limit, cutoff) <= CAL.due(a + gap, limit, cutoff)
 
 
 @given(moments, limits, st.booleans())

@@ -10,28 +10,50 @@ import yaml
 
 from libs.catalogue import CatalogueError, load_catalogue
 
-STEPS = [
+STEPS: list[dict[str, Any]] = [
     {"code": "receive", "name": "Tiếp nhận", "owner": "receiving", "role": "desk_officer", "share": 0.2},
     {"code": "review", "name": "Thẩm định", "owner": "competent", "role": "specialist", "share": 0.8},
     {"code": "return", "name": "Trả kết quả", "owner": "receiving", "role": "desk_officer", "share": 0},
 ]
-VERSION = {
-    "version": 1, "effective_from": date(2025, 7, 1), "name": "Đăng ký khai sinh", "field": "Hộ tịch",
-    "level": "ward", "online_level": "partial", "time_limit": {"value": 0, "unit": "same_day"},
-    "cutoff_15h": True, "supplement_policy": "restart", "competent": "receiving_ward", "steps": STEPS,
+VERSION: dict[str, Any] = {
+    "version": 1,
+    "effective_from": date(2025, 7, 1),
+    "name": "Đăng ký khai sinh",
+    "field": "Hộ tịch",
+    "level": "ward",
+    "online_level": "partial",
+    "time_limit": {"value": 0, "unit": "same_day"},
+    "cutoff_15h": True,
+    "supplement_policy": "restart",
+    "competent": "receiving_ward",
+    "steps": STEPS,
 }
-CITY_VERSION = {
-    **VERSION, "name": "Tách thửa hoặc hợp thửa đất", "field": "Đất đai", "level": "city",
-    "time_limit": {"value": 12, "unit": "working_days"}, "competent": "000.00.05.H55",
+CITY_VERSION: dict[str, Any] = {
+    **VERSION,
+    "name": "Tách thửa hoặc hợp thửa đất",
+    "field": "Đất đai",
+    "level": "city",
+    "time_limit": {"value": 12, "unit": "working_days"},
+    "competent": "000.00.05.H55",
 }
-AGENCIES = [
+AGENCIES: list[dict[str, Any]] = [
     {"eid": "000.00.00.H55", "name": "UBND tỉnh Thái Nguyên", "short_name": "UBND tỉnh", "kind": "city"},
-    {"eid": "000.00.05.H55", "name": "Sở Nông nghiệp và Môi trường", "short_name": "Sở NN&MT",
-     "kind": "department", "parent": "000.00.00.H55"},
-    {"eid": "000.00.12.H55", "name": "UBND phường Đức Xuân", "short_name": "Phường Đức Xuân", "kind": "ward",
-     "parent": "000.00.00.H55"},
+    {
+        "eid": "000.00.05.H55",
+        "name": "Sở Nông nghiệp và Môi trường",
+        "short_name": "Sở NN&MT",
+        "kind": "department",
+        "parent": "000.00.00.H55",
+    },
+    {
+        "eid": "000.00.12.H55",
+        "name": "UBND phường Đức Xuân",
+        "short_name": "Phường Đức Xuân",
+        "kind": "ward",
+        "parent": "000.00.00.H55",
+    },
 ]
-PROCEDURES = [
+PROCEDURES: list[dict[str, Any]] = [
     {"code": "1.001193", "versions": [VERSION]},
     {"code": "1.012784", "versions": [CITY_VERSION]},
 ]
@@ -72,7 +94,10 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_bad_yaml(tmp_path: Path) -> None:
     a_path, p_path = write(tmp_path)
     p_path.write_text("procedures: [\n", encoding="utf-8")
-    with pytest.raises(CatalogueError, match=r"procedures\.yaml: not valid YAML.*line"):
+    with pytest.raises(
+        CatalogueError,
+        match=r"procedures\.yaml: not valid YAML at line 2, column 1: expected the node content",
+    ):
         load_catalogue(a_path, p_path)
 
 
@@ -102,7 +127,9 @@ def test_field_type_error_names_file_entry_field(tmp_path: Path) -> None:
 def test_missing_field(tmp_path: Path) -> None:
     procedures = procedure_with()
     del procedures[0]["versions"][0]["supplement_policy"]
-    assert "field versions[0].supplement_policy: Field required" in str(load_error(tmp_path, procedures=procedures))
+    assert "field versions[0].supplement_policy: Field required" in str(
+        load_error(tmp_path, procedures=procedures)
+    )
 
 
 def test_unknown_field(tmp_path: Path) -> None:
@@ -146,12 +173,13 @@ def test_duplicate_step_code(tmp_path: Path) -> None:
 
 def test_time_limit_value_fits_unit(tmp_path: Path) -> None:
     err = load_error(tmp_path, procedures=procedure_with(time_limit={"value": 2, "unit": "same_day"}))
-    assert "field versions[0].time_limit: time_limit: value must be 0 when unit is same_day" in str(err)
+    assert "field versions[0].time_limit.value: must be 0 when unit is same_day" in str(err)
 
 
 def test_level_and_competent_agree(tmp_path: Path) -> None:
     err = load_error(tmp_path, procedures=procedure_with(competent="000.00.05.H55"))
-    assert "level 'ward' does not match competent '000.00.05.H55'" in str(err)
+    assert "field versions[0].competent: level 'ward' does not match competent '000.00.05.H55'" in str(err)
+    assert err.field == "versions[0].competent"
 
 
 def test_overlapping_versions(tmp_path: Path) -> None:
@@ -159,7 +187,7 @@ def test_overlapping_versions(tmp_path: Path) -> None:
     later = {**VERSION, "version": 2, "effective_from": date(2026, 1, 1)}
     procedures[0]["versions"] = [{**VERSION, "effective_to": date(2026, 1, 1)}, later]
     err = load_error(tmp_path, procedures=procedures)
-    assert "procedure '1.001193' (entry 1): field versions: versions: version 1" in str(err)
+    assert "procedure '1.001193' (entry 1): field versions: version 1 (effective_to 2026-01-01)" in str(err)
     assert "overlaps version 2" in str(err)
 
 
@@ -171,7 +199,7 @@ def test_open_ended_version_followed_by_another(tmp_path: Path) -> None:
 
 def test_versions_dated_back_to_front(tmp_path: Path) -> None:
     procedures = procedure_with(effective_from=date(2026, 1, 1), effective_to=date(2025, 1, 1))
-    assert "effective_to 2025-01-01 is before effective_from 2026-01-01" in str(
+    assert "field versions[0].effective_to: 2025-01-01 is before effective_from 2026-01-01" in str(
         load_error(tmp_path, procedures=procedures)
     )
 
@@ -209,29 +237,45 @@ def test_bad_agency_eid(tmp_path: Path) -> None:
     agencies = copy.deepcopy(AGENCIES)
     agencies[2]["eid"] = "000.00.12.h55"
     err = load_error(tmp_path, agencies=agencies)
-    assert "agencies.yaml: agency '000.00.12.h55' (entry 3): field eid: agency e-ID may contain only" in str(err)
+    assert "agencies.yaml: agency '000.00.12.h55' (entry 3): field eid: agency e-ID may contain only" in str(
+        err
+    )
 
 
 def test_parent_must_exist(tmp_path: Path) -> None:
     agencies = copy.deepcopy(AGENCIES)
     agencies[2]["parent"] = "000.00.01.H55"
     err = load_error(tmp_path, agencies=agencies)
-    assert "agencies.yaml: agency '000.00.12.H55': field parent: parent agency '000.00.01.H55' does not exist" in str(
-        err
+    assert (
+        "agencies.yaml: agency '000.00.12.H55': field parent: parent agency '000.00.01.H55' does not exist"
+        in str(err)
     )
 
 
 def test_ward_needs_parent(tmp_path: Path) -> None:
     agencies = copy.deepcopy(AGENCIES)
     del agencies[2]["parent"]
-    assert "a ward must name its parent agency" in str(load_error(tmp_path, agencies=agencies))
+    err = load_error(tmp_path, agencies=agencies)
+    assert "agency '000.00.12.H55' (entry 3): field parent: a ward must name its parent agency" in str(err)
 
 
 def test_parent_cycle(tmp_path: Path) -> None:
     agencies = copy.deepcopy(AGENCIES)
     agencies += [
-        {"eid": "000.01.05.H55", "name": "A", "short_name": "A", "kind": "department", "parent": "000.02.05.H55"},
-        {"eid": "000.02.05.H55", "name": "B", "short_name": "B", "kind": "department", "parent": "000.01.05.H55"},
+        {
+            "eid": "000.01.05.H55",
+            "name": "A",
+            "short_name": "A",
+            "kind": "department",
+            "parent": "000.02.05.H55",
+        },
+        {
+            "eid": "000.02.05.H55",
+            "name": "B",
+            "short_name": "B",
+            "kind": "department",
+            "parent": "000.01.05.H55",
+        },
     ]
     err = load_error(tmp_path, agencies=agencies)
     assert "agency '000.01.05.H55': field parent: the parent chain forms a cycle" in str(err)

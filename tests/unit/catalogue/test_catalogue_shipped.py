@@ -90,6 +90,6 @@ def test_city_procedure_snapshot(catalogue: Catalogue) -> None:
 
 
 def test_snapshot_checks_who_may_receive(catalogue: Catalogue) -> None:
-    with pytest.raises(CatalogueError, match="a department cannot receive procedure '1.001193'"):
+    with pytest.raises(CatalogueError, match=r"a department cannot receive procedure '1\.001193'"):
         catalogue.snapshot("1.001193", DAY, DEPT_AGRI)
     assert catalogue.snapshot("1.013831", DAY, CITY)["competent_agency"] == LAND_OFFICE

@@ -30,7 +30,9 @@ def test_strict_form_accepts(value: str) -> None:
     assert validate_agency_eid(value, strict=True) == value
 
 
-@pytest.mark.parametrize("value", ["H55.242", "000.00.00.55H", "000.00.00.HH5", "0000.00.00.H55", "000.00.00.H5"])
+@pytest.mark.parametrize(
+    "value", ["H55.242", "000.00.00.55H", "000.00.00.HH5", "0000.00.00.H55", "000.00.00.H5"]
+)
 def test_strict_form_rejects(value: str) -> None:
     with pytest.raises(ValueError, match="Decision 20/2020"):
         validate_agency_eid(value, strict=True)

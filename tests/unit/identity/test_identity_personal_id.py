@@ -42,7 +42,12 @@ def test_non_string_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("value", "sex", "year"),
-    [("001088012345", "male", 1988), ("079305123456", "female", 2005), ("001599000001", "female", 2199), ("001400000001", "male", 2100)],
+    [
+        ("001088012345", "male", 1988),
+        ("079305123456", "female", 2005),
+        ("001599000001", "female", 2199),
+        ("001400000001", "male", 2100),
+    ],
 )
 def test_parts(value: str, sex: str, year: int) -> None:
     parts = parse_personal_id(value)

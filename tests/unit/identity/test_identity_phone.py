@@ -6,15 +6,42 @@ from libs.identity import MobilePhone, is_valid_mobile, normalise_phone
 
 @pytest.mark.parametrize(
     "value",
-    ["0912345678", "+84912345678", "84912345678", "0912 345 678", "0912.345.678", "+84 91 234 5678",
-     "(091) 234-5678", "+84 0912 345 678"],
+    [
+        "0912345678",
+        "+84912345678",
+        "84912345678",
+        "0912 345 678",
+        "0912.345.678",
+        "+84 91 234 5678",
+        "(091) 234-5678",
+        "+84 0912 345 678",
+    ],
 )
 def test_forms_of_one_number_normalise_to_e164(value: str) -> None:
     assert normalise_phone(value) == "+84912345678"
 
 
-@pytest.mark.parametrize("prefix", ["032", "039", "052", "055", "056", "058", "059", "070", "076", "079",
-                                    "081", "086", "087", "089", "090", "099"])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "032",
+        "039",
+        "052",
+        "055",
+        "056",
+        "058",
+        "059",
+        "070",
+        "076",
+        "079",
+        "081",
+        "086",
+        "087",
+        "089",
+        "090",
+        "099",
+    ],
+)
 def test_mobile_prefixes_accepted(prefix: str) -> None:
     assert normalise_phone(prefix + "1234567") == "+84" + prefix[1:] + "1234567"
 

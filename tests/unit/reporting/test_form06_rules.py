@@ -74,6 +74,7 @@ def test_withdrawn_and_stopped_count_on_time(outcome: str) -> None:
     (False, fact(waiting_supplement_since=vn(2024, 3, 14, 10)), "overdue"),
     (True, fact(supplement_waits=((vn(2024, 3, 14), vn(2024, 4, 3)),)), "within"),  # waiting at period end
     (True, fact(supplement_waits=((vn(2024, 3, 10), vn(2024, 3, 12)),)), "overdue"),  # wait over by then
+    (True, fact(supplement_waits=((vn(2024, 3, 10), vn(2024, 4, 1)),)), "overdue"),  # ended at period end
     (True, fact(), "overdue"),
     (True, fact(appointment_at=vn(2024, 4, 2, 16)), "within"),
 ])
@@ -88,7 +89,7 @@ def test_pending_within_deadline_or_overdue(rule: bool, row: FactRow, expected: 
     (vn(2024, 3, 15, 16, 0, 59), "within"),
     (vn(2024, 3, 15, 16, 1), "overdue"),
 ])
-def test_pending_is_within_deadline_until_the_appointment_minute_passes(as_of: datetime, expected: str) -> None:
+def test_pending_within_deadline_until_the_appointment_minute_passes(as_of: datetime, expected: str) -> None:
     counts = total([fact()], as_of=as_of)
     assert (counts.pending_within, counts.pending_overdue) == ((1, 0) if expected == "within" else (0, 1))
 
@@ -113,7 +114,8 @@ def test_carried_over_from_the_previous_period() -> None:
 
 
 def test_channel_split_including_carried_over_is_a_rule() -> None:
-    rows = [fact(received_at=vn(2024, 2, 20, 9), channel="online"), fact(channel="post"), fact(channel="online")]
+    carried = fact(received_at=vn(2024, 2, 20, 9), channel="online")
+    rows = [carried, fact(channel="post"), fact(channel="online")]
     assert total(rows).columns()[:4] == (3, 1, 1, 1)
     assert total(rows, channel_split_includes_carried_over=True).columns()[:4] == (3, 2, 1, 1)
 
@@ -165,8 +167,8 @@ def test_rows_grouped_by_level_then_field_with_a_total() -> None:
     form.check_identities()
     lines = [(line.kind, line.stt, line.label, line.counts.received_total) for line in form.lines()]
     assert lines == [("section", "I", "Cấp tỉnh", 1), ("row", "1", "Đất đai", 1),
-                     ("section", "II", "Cấp xã", 3), ("row", "1", "Chứng thực", 1), ("row", "2", "Hộ tịch", 2),
-                     ("total", "", "Tổng cộng", 4)]
+                     ("section", "II", "Cấp xã", 3), ("row", "1", "Chứng thực", 1),
+                     ("row", "2", "Hộ tịch", 2), ("total", "", "Tổng cộng", 4)]
 
 
 def test_check_identities_raises_on_a_broken_row() -> None:

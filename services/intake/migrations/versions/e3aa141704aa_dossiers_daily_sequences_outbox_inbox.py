@@ -7,11 +7,10 @@ Create Date: 2026-11-26 09:57:05.115914
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
+import sqlmodel
 from alembic import op
 
-import libs.db.types  # noqa: F401
-
+import libs.db.types
 
 revision: str = 'e3aa141704aa'
 down_revision: str | None = None

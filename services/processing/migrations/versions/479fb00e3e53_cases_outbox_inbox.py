@@ -7,11 +7,10 @@ Create Date: 2026-11-26 09:55:28.963680
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel  # noqa: F401  (autogenerate renders sqlmodel types)
+import sqlmodel
 from alembic import op
 
-import libs.db.types  # noqa: F401
-
+import libs.db.types
 
 revision: str = '479fb00e3e53'
 down_revision: str | None = None

@@ -1,0 +1,60 @@
+# OneStop: `make up` runs the whole suite with demo data, `make test` runs every test.
+SHELL := /bin/bash
+PY := .venv/bin/python
+KAFKA := deploy/local/kafka/kafka.sh
+PG := deploy/local/postgres/pg.sh
+PROM := deploy/local/prometheus/prom.sh
+STACK := deploy/local/stack.sh
+DBS := onestop_intake onestop_processing onestop_notifications onestop_reporting
+
+.PHONY: help bootstrap infra up down test test-fast lint asyncapi bench status
+
+help:
+	@echo "make up      start Kafka, PostgreSQL, Prometheus and the four services with demo data"
+	@echo "make down    stop everything make up started"
+	@echo "make test    install what is missing, start Kafka and PostgreSQL, run lint and all tests"
+
+bootstrap:
+	@deploy/local/bootstrap.sh
+
+infra: bootstrap
+	@$(KAFKA) start
+	@$(PG) install && $(PG) start && $(PG) createdbs $(DBS)
+	@$(PROM) install
+
+up: infra
+	@$(PROM) start
+	@$(STACK) up
+	@$(PY) deploy/local/seed.py
+	@echo
+	@echo "OneStop is up:"
+	@echo "  intake         http://127.0.0.1:8001/docs   (desk API, public look-up)"
+	@echo "  processing     http://127.0.0.1:8002/docs   (workflow)"
+	@echo "  notifications  http://127.0.0.1:8003/docs   (SMS / e-mail notices)"
+	@echo "  reporting      http://127.0.0.1:8004/docs   (Form 06, indicators)"
+	@echo "  prometheus     http://127.0.0.1:9090        kafka localhost:9092   logs .run/logs/"
+
+down:
+	@$(STACK) down || true
+	@$(PROM) stop || true
+	@$(KAFKA) stop || true
+	@$(PG) stop || true
+
+status:
+	@$(STACK) status; $(KAFKA) status || true; $(PG) status || true
+
+lint: bootstrap
+	@.venv/bin/ruff check libs services tests deploy bench
+	@.venv/bin/mypy libs services
+
+test: infra lint
+	@$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: bootstrap
+	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
+
+asyncapi: bootstrap
+	@$(PY) -m libs.runtime.asyncapi --write
+
+bench: infra
+	@$(PY) bench/run.py

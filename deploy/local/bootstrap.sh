@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine (as root), then the Python venv.
+# Idempotent: each step is skipped when its tool is already there.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$ROOT/.venv"
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "bootstrap: apt-get install ${missing[*]}"
+  if [ -z "${_APT_UPDATED:-}" ]; then apt-get update -qq; _APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+need_python() {
+  command -v python3 >/dev/null || apt_install python3
+  python3 - <<'PY' || { echo "bootstrap: Python 3.11+ is required" >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+  python3 -c "import venv, ensurepip" 2>/dev/null || apt_install python3-venv
+}
+
+need_java() {
+  if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then
+    apt_install openjdk-17-jdk-headless maven
+  fi
+}
+
+need_tools() {
+  for tool in curl:curl; do command -v "${tool%%:*}" >/dev/null || apt_install "${tool##*:}"; done
+}
+
+make_venv() {
+  local stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
+  [ -f "$stamp" ] && return 0
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e "$ROOT[dev]"
+  rm -f "$VENV"/.installed-* && touch "$stamp"
+}
+
+need_python
+need_java
+need_tools
+make_venv

@@ -1,0 +1,72 @@
+"""Case ⇄ plain dict (JSON types only) for storage; the calendar stays outside."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from services.processing.domain.plan import ProcedurePlan
+from services.processing.domain.states import CaseState, SubState
+from services.processing.domain.steps import Handoff, Step
+
+if TYPE_CHECKING:
+    from services.processing.domain.case_base import CaseData
+
+FORMAT = 1
+_MOMENTS = ("received_at", "appointment_at", "original_appointment_at", "paused_since", "closed_at")
+_RECORD_MOMENTS = frozenset(
+    {"started_at", "deadline", "completed_at", "sent_at", "ack_due_at", "acknowledged_at"}
+)
+_PLAIN = (
+    "dossier_id", "code", "receiving_agency", "competent_agency", "holder_agency", "total_hours",
+    "current", "extended", "extension_reason", "outcome", "payment_amount_vnd", "return_method",
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _record_to_dict(record: Step | Handoff) -> dict[str, Any]:
+    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in asdict(record).items()}
+
+
+def _record_from_dict(kind: type[Step] | type[Handoff], data: Mapping[str, Any]) -> Any:
+    values: dict[str, Any] = {}
+    for f in fields(kind):
+        value = data.get(f.name)
+        values[f.name] = _moment(value) if f.name in _RECORD_MOMENTS else value
+    return kind(**{k: v for k, v in values.items() if k in data})
+
+
+def case_to_dict(case: CaseData) -> dict[str, Any]:
+    data: dict[str, Any] = {"format": FORMAT, "procedure": dict(case.procedure.raw)}
+    data.update({name: getattr(case, name) for name in _PLAIN})
+    data.update({name: _iso(getattr(case, name)) for name in _MOMENTS})
+    data["state"] = int(case.state)
+    data["sub_state"] = case.sub_state.value if case.sub_state else None
+    data["resume_state"] = int(case.resume_state) if case.resume_state else None
+    data["steps"] = [_record_to_dict(s) for s in case.steps]
+    data["handoffs"] = [_record_to_dict(h) for h in case.handoffs]
+    data["flags"] = sorted(case.flags)
+    return data
+
+
+def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments of a case (all but the calendar) from `case_to_dict` output."""
+    values: dict[str, Any] = {name: data[name] for name in _PLAIN}
+    values.update({name: _moment(data.get(name)) for name in _MOMENTS})
+    values["procedure"] = ProcedurePlan.from_snapshot(data["procedure"])
+    values["state"] = CaseState(data["state"])
+    values["sub_state"] = SubState(data["sub_state"]) if data.get("sub_state") else None
+    values["resume_state"] = CaseState(data["resume_state"]) if data.get("resume_state") else None
+    values["steps"] = [_record_from_dict(Step, s) for s in data["steps"]]
+    values["handoffs"] = [_record_from_dict(Handoff, h) for h in data.get("handoffs", [])]
+    values["flags"] = set(data.get("flags", []))
+    return values

@@ -1,0 +1,107 @@
+"""The four services as real processes for end-to-end tests (own ports, own PostgreSQL databases)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "processing", "notifications", "reporting")
+BASE_PORT = 18000
+
+
+@dataclass
+class Stack:
+    run_dir: Path
+    kafka: str
+    db_urls: dict[str, str]
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @staticmethod
+    def port(service: str) -> int:
+        return BASE_PORT + 1 + SERVICES.index(service)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.port(service)}"
+
+    def log(self, service: str) -> Path:
+        return self.run_dir / "logs" / f"{service}.log"
+
+    def env(self, service: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+        prefix = f"ONESTOP_{service.upper()}_"
+        return {
+            **os.environ,
+            "ONESTOP_KAFKA_BOOTSTRAP": self.kafka,
+            "ONESTOP_RUN_DIR": str(self.run_dir),
+            f"{prefix}PORT": str(self.port(service)),
+            f"{prefix}DATABASE_URL": self.db_urls[service],
+            **self.extra_env,
+            **(overrides or {}),
+        }
+
+    def start(self, service: str, overrides: dict[str, str] | None = None) -> None:
+        self.log(service).parent.mkdir(parents=True, exist_ok=True)
+        out = self.log(service).open("ab")
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=self.env(service, overrides),
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+
+    def kill9(self, service: str) -> None:
+        proc = self.procs.pop(service)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.procs.clear()
+
+    async def wait_ready(self, service: str, timeout: float = 60) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient() as client:
+            while asyncio.get_running_loop().time() < deadline:
+                if self.procs[service].poll() is not None:
+                    raise RuntimeError(f"{service} exited:\n{self.log(service).read_text()[-3000:]}")
+                try:
+                    if (await client.get(f"{self.url(service)}/readyz", timeout=2)).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise TimeoutError(f"{service} not ready:\n{self.log(service).read_text()[-3000:]}")
+
+    async def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+        for service in SERVICES:
+            await self.wait_ready(service)
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll an async check until it returns a truthy value; the last value or error explains a failure."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: object = None
+    while True:
+        try:
+            last = await check()
+            if last:
+                return last
+        except (AssertionError, httpx.HTTPError, KeyError) as exc:
+            last = exc
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"not true within {timeout}s; last: {last!r}")
+        await asyncio.sleep(interval)
