@@ -11,7 +11,8 @@ from alembic import command
 
 from libs.db import make_engine, upgrade
 from libs.db.migrate import alembic_config
-from libs.settings import REPO_ROOT
+from libs.auth import issue_token
+from libs.settings import REPO_ROOT, CommonSettings
 
 app = typer.Typer(help="OneStop operator commands", no_args_is_help=True)
 db = typer.Typer(help="Database migrations (one database per service)", no_args_is_help=True)
@@ -47,6 +48,18 @@ async def _upgrade_url(service: str, url: str) -> None:
     engine = make_engine(url)
     await upgrade(engine, _migrations(service))
     await engine.dispose()
+
+
+@app.command("token")
+def token(
+    role: list[str] = typer.Option(..., "--role", help="desk_officer, specialist, department_head, report_viewer, admin"),
+    agency: str = typer.Option(..., help="the officer's agency e-ID, e.g. 000.00.12.H55"),
+    sub: str = typer.Option("dev-officer", help="officer id"),
+    name: str = typer.Option("", help="display name"),
+    hours: int = typer.Option(8, help="validity"),
+) -> None:
+    """Print a development bearer token (HS256, signed with ONESTOP_JWT_SECRET)."""
+    typer.echo(issue_token(sub, role, agency, CommonSettings().jwt_secret, name=name, ttl_seconds=hours * 3600))
 
 
 if __name__ == "__main__":

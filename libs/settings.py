@@ -20,7 +20,7 @@ class CommonSettings(BaseSettings):
     config_dir: Path = REPO_ROOT / "deploy" / "config"
     clock: Literal["system", "controlled"] = "system"
     log_level: str = "INFO"
-    jwt_secret: str = "onestop-dev-secret-change-me"  # HS256 in development only
+    jwt_secret: str = "onestop-development-secret-change-me-in-production"  # HS256 in development only
     jwks_url: str | None = None
 
     @property

@@ -1,6 +1,6 @@
 """Event contracts: one module per topic, CloudEvents binary-mode mapping, topic names."""
 
-from libs.contracts import intake, processing, topics
+from libs.contracts import intake, notifications, processing, topics
 from libs.contracts.base import REGISTRY, Event, event_class
 from libs.contracts.envelope import ContractError, Envelope, decode, encode, read_envelope
 
@@ -13,6 +13,7 @@ __all__ = [
     "encode",
     "event_class",
     "intake",
+    "notifications",
     "processing",
     "read_envelope",
     "topics",

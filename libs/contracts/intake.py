@@ -14,6 +14,10 @@ class IntakeEvent(Event):
     topic: ClassVar[str] = topics.INTAKE
     source: ClassVar[str] = "/onestop/intake"
 
+    agency: str = ""  # e-ID of the desk that acted
+    actor: str = ""  # officer id, or "citizen"
+    at: datetime | None = None
+
 
 class DossierReceived(IntakeEvent):
     """A complete dossier was accepted at the desk (Form 01 issued)."""
@@ -28,3 +32,53 @@ class DossierReceived(IntakeEvent):
     procedure: ProcedureSnapshot
     applicant: Contact
     documents: DocumentSummary = DocumentSummary()
+    online_payment: bool | None = None
+
+
+class DossierRefused(IntakeEvent):
+    """Refused at the desk (Form 03, Phiếu từ chối tiếp nhận); never enters the workflow."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.refused.v1"
+
+    receiving_agency: str
+    receiving_agency_name: str
+    procedure_code: str
+    procedure_name: str
+    channel: Channel
+    reason: str
+    applicant: Contact
+
+
+class SupplementSubmitted(IntakeEvent):
+    """The citizen handed in the papers a supplement request asked for (hồ sơ bổ sung)."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.supplement_submitted.v1"
+
+    documents: DocumentSummary = DocumentSummary()
+    note: str = ""
+
+
+class DossierWithdrawn(IntakeEvent):
+    """Withdrawn at the applicant's request (rút hồ sơ)."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.withdrawn.v1"
+
+    reason: str = ""
+
+
+class ResultHandedOver(IntakeEvent):
+    """The result left the desk: handed to the citizen, or sent by post (trả kết quả)."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.result_handed_over.v1"
+
+    method: str  # in_person | post | online
+    electronic_result: bool = False
+
+
+class DossierRated(IntakeEvent):
+    """The applicant's one satisfaction rating (đánh giá mức độ hài lòng), 1–5."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.rated.v1"
+
+    rating: int
+    comment: str = ""

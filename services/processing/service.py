@@ -28,12 +28,9 @@ def open_case(event: DossierReceived, now: datetime) -> tuple[CaseRow, CaseOpene
         data={"procedure": event.procedure.model_dump(mode="json")},
     )
     opened = CaseOpened(
-        dossier_id=event.dossier_id,
-        code=event.code,
-        agency=holder,
-        competent_agency=event.procedure.competent_agency,
-        state=OPEN_STATE,
-        appointment_at=event.appointment_at,
-        opened_at=now,
+        dossier_id=event.dossier_id, code=event.code, actor="system", agency=holder, at=now, state=2,
+        procedure_code=event.procedure.code, received_at=event.received_at, appointment_at=event.appointment_at,
+        receiving_agency=event.receiving_agency, competent_agency=event.procedure.competent_agency,
+        supplement_policy=event.procedure.supplement_policy, total_hours=0.0,
     )
     return row, opened

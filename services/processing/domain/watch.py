@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from libs.calendar import WorkCalendar
 from services.processing.domain.case_base import CaseData, require_aware
@@ -36,7 +36,7 @@ class DeadlineWatch(CaseData):
             self.flags.add(OVERDUE_FLAG)
             return [self._event(Overdue, SYSTEM, now, step, deadline=deadline,
                                 responsible_agency=self.holder_agency)]
-        key = f"due_soon@{deadline.isoformat()}"
+        key = f"due_soon@{deadline.astimezone(UTC).isoformat()}"  # UTC: same key whatever zone stored
         hours_left = cal.working_hours_between(now, deadline)
         if key in self.flags or hours_left > due_soon_hours:
             return []

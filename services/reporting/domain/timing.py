@@ -34,7 +34,7 @@ class Judge:
         if fact.outcome in CLOSING_OUTCOMES and self._rules.withdrawn_stopped_on_time:
             return "on_time"
         appointment = fact.appointment_known_at(known_at)
-        if resolved_at > self.late_from(appointment):
+        if resolved_at >= self.late_from(appointment):
             return "late"
         if resolved_at.astimezone(self._tz).date() < appointment.astimezone(self._tz).date():
             return "early"

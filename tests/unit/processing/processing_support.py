@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from libs.calendar import CalendarConfig, WorkCalendar, load_calendar
@@ -78,3 +78,13 @@ def at_city(case: Case, now: datetime) -> list[CaseEvent]:
 
 def types(events: list[CaseEvent]) -> list[str]:
     return [e.type for e in events]
+
+
+E = TypeVar("E", bound=CaseEvent)
+
+
+def first(events: list[CaseEvent], kind: type[E]) -> E:
+    """The first event of a type, typed for attribute access."""
+    matching = [e for e in events if isinstance(e, kind)]
+    assert matching, f"no {kind.type} in {types(events)}"
+    return matching[0]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from processing_support import CITY, WARD, at, at_city, open_case, types, ward_snapshot
+from processing_support import CITY, WARD, at, at_city, first, open_case, types, ward_snapshot
 
 from services.processing.domain import CaseState, NotAllowed, SubState, Timeliness, control_slip
+from services.processing.domain.events import HandoffAcknowledged, OfficerAssigned, ResultReady, Transferred
 
 
 def test_open_computes_appointment_and_first_step_deadline() -> None:
@@ -33,7 +34,7 @@ def test_ward_city_ward_path() -> None:
     events = case.transfer("desk1", CITY, at(16, 10))
     assert types(events) == ["case.transferred"]
     assert case.state is CaseState.PROCESSING and case.holder_agency == CITY
-    assert events[0].ack_due_at == at(16, 14)  # type: ignore[attr-defined]
+    assert first(events, Transferred).ack_due_at == at(16, 14)
     assign_step = case.steps[1]
     assert (assign_step.started_at, assign_step.deadline) == (at(16, 10), at(16, 16))
     all_events += events + case.acknowledge_transfer("city_clerk", at(16, 11))
@@ -48,7 +49,7 @@ def test_ward_city_ward_path() -> None:
     decided = case.approve("head1", at(19, 15))
     assert types(decided) == ["case.approved", "case.result_ready"]
     assert case.state is CaseState.RESULT_READY and case.sub_state is SubState.RESULT_AVAILABLE
-    assert decided[1].resolution is Timeliness.EARLY  # type: ignore[attr-defined]
+    assert first(decided, ResultReady).resolution is Timeliness.EARLY
     all_events += decided
 
     returned = case.return_result("city_clerk", at(19, 16))
@@ -56,7 +57,7 @@ def test_ward_city_ward_path() -> None:
     assert case.holder_agency == WARD and case.sub_state is SubState.AWAITING_CONFIRMATION
     assert case.steps[4].deadline == case.appointment_at  # the share-0 return step is bound by the appointment
     ack = case.acknowledge_transfer("desk1", at(20, 8, 30))
-    assert ack[0].ack_late is True  # type: ignore[attr-defined]  # due Fri 08:00
+    assert first(ack, HandoffAcknowledged).ack_late is True  # due Fri 08:00
     assert case.sub_state is SubState.AT_RETURN_DESK
     all_events += returned + ack
 
@@ -85,7 +86,7 @@ def test_ward_only_path_keeps_the_case_at_the_ward() -> None:
     case.complete_step("spec1", at(17, 9))
     events = case.mark_result_ready("head1", at(17, 10), electronic=True)
     assert types(events) == ["case.result_ready"]
-    assert events[0].handover and events[0].electronic  # type: ignore[attr-defined]
+    assert events[0].handover and first(events, ResultReady).electronic
     assert case.sub_state is SubState.AT_RETURN_DESK and case.steps[3].started_at == at(17, 10)
     case.result_handed_over(at(17, 11), "post")
     assert case.state is CaseState.RETURNED
@@ -141,7 +142,7 @@ def test_assign_ahead_only_for_open_steps_of_the_holder() -> None:
     with pytest.raises(NotAllowed, match="no open step 'nope'"):
         case.assign("desk_head", "spec1", at(16, 9), step_code="nope")
     events = case.assign("desk_head", "desk1", at(16, 9))
-    assert events[0].officer == "desk1" and case.steps[0].assignee == "desk1"  # type: ignore[attr-defined]
+    assert first(events, OfficerAssigned).officer == "desk1" and case.steps[0].assignee == "desk1"
 
 
 def test_events_carry_actor_agency_time_and_step_status() -> None:
