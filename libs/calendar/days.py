@@ -46,9 +46,18 @@ class DayTable:
         return day.toordinal() in self._year(day.year)[1]
 
     def index(self, day: date) -> int:
-        """How many working days come before `day` (counted from the epoch)."""
-        ordinals = self._year(day.year)[0]
-        return self._prefix_of(day.year) + bisect_left(ordinals, day.toordinal())
+        """How many working days come before `day` (counted from the epoch).
+
+        Also the index of the first working day on or after `day`.
+        """
+        return self.locate(day)[0]
+
+    def locate(self, day: date) -> tuple[int, bool]:
+        """`index(day)` and `is_working_day(day)` in one look-up (the hot path)."""
+        ordinals, ordinal = self._year(day.year)[0], day.toordinal()
+        at = bisect_left(ordinals, ordinal)
+        working = at < len(ordinals) and ordinals[at] == ordinal
+        return self._prefix_of(day.year) + at, working
 
     def day_at(self, index: int, hint_year: int) -> date:
         """The working day whose index is `index`; `hint_year` is where the search starts."""
@@ -61,7 +70,7 @@ class DayTable:
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""
-        return self.day_at(self.index(day + timedelta(days=1)), day.year)
+        return self.day_at(self.index(day + timedelta(days=1)), hint_year=day.year)
 
     def name_of(self, day: date) -> str:
         """Why `day` is special (holiday name, announced day off or working day), or ''."""

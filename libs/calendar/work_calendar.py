@@ -46,19 +46,19 @@ class WorkCalendar:
     def start_of_counting(self, received: datetime, cutoff: bool) -> datetime:
         """When the clock starts; with the 15:00 cut-off a later receipt waits for the next working day."""
         local = self._local(received)
-        if cutoff and self._after_cutoff(local):
-            return self._opening(self._days.next_working_day(local.date()))
-        return self._moment(self._position(local), at_end=False, year=local.year)
+        return self._moment(self._start_position(local, cutoff), at_end=False, year=local.year)
 
     def due(self, received: datetime, limit: TimeLimit, cutoff: bool) -> datetime:
         """The appointment (ngày hẹn trả kết quả) for a dossier received at `received`."""
         if limit.unit is LimitUnit.DAYS:
             return self._due_in_calendar_days(received, int(limit.value), cutoff)
-        start = self.start_of_counting(received, cutoff)
+        local = self._local(received)
+        start = self._start_position(local, cutoff)
         if limit.unit is LimitUnit.SAME_DAY:
-            return self._closing(start.date())
+            start_day = self._days.day_at(start // self._office.length_us, hint_year=local.year)
+            return self._closing(start_day)
         per_unit = self.hours_per_day if limit.unit is LimitUnit.WORKING_DAYS else 1.0
-        return self.add_working_hours(start, limit.value * per_unit)
+        return self._moment(start + _to_us(limit.value * per_unit), at_end=True, year=local.year)
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The moment `hours` of office time after `start`; a result on a boundary is the period end."""
@@ -66,7 +66,7 @@ class WorkCalendar:
             return self.subtract_working_hours(start, -hours)
         local, amount = self._local(start), _to_us(hours)
         if amount == 0:
-            return self._aware(local)
+            return local
         return self._moment(self._position(local) + amount, at_end=True, year=local.year)
 
     def subtract_working_hours(self, end: datetime, hours: float) -> datetime:
@@ -75,7 +75,7 @@ class WorkCalendar:
             return self.add_working_hours(end, -hours)
         local, amount = self._local(end), _to_us(hours)
         if amount == 0:
-            return self._aware(local)
+            return local
         return self._moment(self._position(local) - amount, at_end=False, year=local.year)
 
     def working_hours_between(self, a: datetime, b: datetime) -> float:
@@ -116,11 +116,17 @@ class WorkCalendar:
         return self._closing(last_day)
 
     def _position(self, local: datetime) -> int:
-        day = local.date()
-        worked = self._days.index(day) * self._office.length_us
-        if self._days.is_working_day(day):
+        index, working = self._days.locate(local.date())
+        worked = index * self._office.length_us
+        if working:
             worked += self._office.elapsed_us(to_us(local.time()))
         return worked
+
+    def _start_position(self, local: datetime, cutoff: bool) -> int:
+        if cutoff and self._after_cutoff(local):
+            # index(tomorrow) is the index of the next working day; position = its opening.
+            return self._days.index(local.date() + timedelta(days=1)) * self._office.length_us
+        return self._position(local)
 
     def _moment(self, position: int, *, at_end: bool, year: int) -> datetime:
         index, elapsed = divmod(position, self._office.length_us)
@@ -141,14 +147,11 @@ class WorkCalendar:
     def _at(self, day: date, clock_us: int) -> datetime:
         return datetime.combine(day, from_us(clock_us), tzinfo=self.tz)
 
-    def _aware(self, local: datetime) -> datetime:
-        return local.replace(tzinfo=self.tz)
-
     def _local(self, t: datetime) -> datetime:
-        """Wall-clock time in the calendar's zone, naive, for day and clock arithmetic."""
+        """`t` in the calendar's zone; its date() and time() are the local day and clock."""
         if t.tzinfo is None or t.utcoffset() is None:
             raise ValueError(f"naive datetime {t.isoformat()}: pass a timezone-aware datetime")
-        return t.astimezone(self.tz).replace(tzinfo=None)
+        return t.astimezone(self.tz)
 
 
 def _to_us(hours: float) -> int:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Response
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
+from pydantic import BaseModel
 from sqlalchemy import text
 
+from libs.clock import ControlledClock
 from libs.runtime.runtime import Runtime
 
 
@@ -31,6 +34,34 @@ def ops_router(rt: Runtime) -> APIRouter:
     @router.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
         return Response(generate_latest(rt.registry), media_type=CONTENT_TYPE_LATEST)
+
+    if isinstance(rt.clock, ControlledClock):
+        router.include_router(_clock_router(rt.clock))
+    return router
+
+
+class ClockChange(BaseModel):
+    set: datetime | None = None  # jump to this moment (timezone-aware)
+    advance_seconds: float | None = None  # or move forward (negative: back) by this much
+
+
+def _clock_router(clock: ControlledClock) -> APIRouter:
+    """Exists only with ONESTOP_CLOCK=controlled: demos and tests jump days of desk work."""
+    router = APIRouter(prefix="/admin", tags=["operations"])
+
+    @router.get("/clock")
+    async def read_clock() -> dict[str, str]:
+        return {"now": clock.now().isoformat(), "mode": "controlled"}
+
+    @router.post("/clock")
+    async def change_clock(change: ClockChange) -> dict[str, str]:
+        if (change.set is None) == (change.advance_seconds is None):
+            raise HTTPException(422, "give exactly one of 'set' and 'advance_seconds'")
+        try:
+            now = clock.set(change.set) if change.set else clock.advance(timedelta(seconds=change.advance_seconds or 0))
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from exc
+        return {"now": now.isoformat(), "mode": "controlled"}
 
     return router
 

@@ -41,6 +41,7 @@ class Stack:
             **os.environ,
             "ONESTOP_KAFKA_BOOTSTRAP": self.kafka,
             "ONESTOP_RUN_DIR": str(self.run_dir),
+            "ONESTOP_CLOCK": "controlled",  # one shared clock file; tests may jump days
             f"{prefix}PORT": str(self.port(service)),
             f"{prefix}DATABASE_URL": self.db_urls[service],
             **self.extra_env,
@@ -83,6 +84,14 @@ class Stack:
                     pass
                 await asyncio.sleep(0.3)
         raise TimeoutError(f"{service} not ready:\n{self.log(service).read_text()[-3000:]}")
+
+    async def clock(self, *, set_to: str | None = None, advance_seconds: float | None = None) -> str:
+        """Move the one clock all four processes share (they run with ONESTOP_CLOCK=controlled)."""
+        body = {"set": set_to} if set_to else {"advance_seconds": advance_seconds}
+        async with httpx.AsyncClient() as client:
+            r = await client.post(f"{self.url('intake')}/admin/clock", json=body, timeout=5)
+            r.raise_for_status()
+            return str(r.json()["now"])
 
     async def start_all(self) -> None:
         for service in SERVICES:
