@@ -11,16 +11,19 @@ from .rules import CountingRules
 
 Timeliness = Literal["early", "on_time", "late"]
 _MINUTE = timedelta(minutes=1)
+_LONGER_THAN_A_DAY = timedelta(hours=25)  # no local day is longer, even with daylight saving
 
 
 class Judge:
     """Applies the timing rules of a `CountingRules`. Always against the ORIGINAL appointment."""
 
-    __slots__ = ("_rules", "_tz")
+    __slots__ = ("_closing_on_time", "_rules", "_supplement_within", "_tz")
 
     def __init__(self, rules: CountingRules) -> None:
         self._rules = rules
         self._tz = ZoneInfo(rules.timezone)
+        self._closing_on_time = rules.withdrawn_stopped_on_time
+        self._supplement_within = rules.supplement_within_deadline
 
     def late_from(self, appointment: datetime) -> datetime:
         """The first instant that is past the appointment."""
@@ -31,17 +34,24 @@ class Judge:
 
     def resolution(self, fact: FactRow, resolved_at: datetime, known_at: datetime) -> Timeliness:
         """How a resolution at `resolved_at` compares with the original appointment known at `known_at`."""
-        if fact.outcome in CLOSING_OUTCOMES and self._rules.withdrawn_stopped_on_time:
+        if self._closing_on_time and fact.outcome in CLOSING_OUTCOMES:
             return "on_time"
         appointment = fact.appointment_known_at(known_at)
-        if resolved_at >= self.late_from(appointment):
+        if self.is_past(resolved_at, appointment):
             return "late"
-        if resolved_at.astimezone(self._tz).date() < appointment.astimezone(self._tz).date():
-            return "early"
-        return "on_time"
+        return "early" if self._earlier_local_day(resolved_at, appointment) else "on_time"
+
+    def is_past(self, moment: datetime, appointment: datetime) -> bool:
+        """True when `moment` is after the appointment (cheap test first: most moments are before it)."""
+        return moment >= appointment and moment >= self.late_from(appointment)
+
+    def _earlier_local_day(self, moment: datetime, appointment: datetime) -> bool:
+        if appointment - moment > _LONGER_THAN_A_DAY:
+            return True
+        return moment.astimezone(self._tz).date() < appointment.astimezone(self._tz).date()
 
     def overdue_at(self, fact: FactRow, moment: datetime) -> bool:
         """True when a dossier still pending at `moment` is past its appointment (đang giải quyết quá hạn)."""
-        if self._rules.supplement_within_deadline and fact.waiting_supplement_at(moment):
+        if self._supplement_within and fact.waiting_supplement_at(moment):
             return False
-        return moment >= self.late_from(fact.appointment_known_at(moment))
+        return self.is_past(moment, fact.appointment_known_at(moment))
