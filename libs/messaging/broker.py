@@ -29,7 +29,7 @@ def make_broker(
             KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
             KafkaPrometheusMiddleware(registry=registry, app_name=service),
         ),
-        logger=logging.getLogger(f"onestop.{service}.broker"),
+        logger=_quiet_logger(service),
     )
 
 
@@ -46,3 +46,10 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, repl
             log.info("created topics %s", [t.name for t in missing])
     finally:
         await admin.close()
+
+
+def _quiet_logger(service: str) -> logging.Logger:
+    """FastStream logs two lines per message at INFO; at our volumes that is most of a core."""
+    logger = logging.getLogger(f"onestop.{service}.broker")
+    logger.setLevel(logging.WARNING)
+    return logger

@@ -1,35 +1,52 @@
 """Idempotent event consumer: parse, dedupe (inbox), apply in one transaction, then commit the offset.
 
+Records arrive in batches (one transaction per batch, so throughput does not pay a commit per event):
 - a record that is not one of our events (bad headers, contract violation) or that the domain
-  rejects goes to the service's dead-letter topic, and consumption moves on;
+  rejects goes to the service's dead-letter topic, and consumption moves on — when a batch holds a
+  refused event, the batch is rolled back and re-applied one event per transaction to isolate it;
 - a transient failure (database or broker away) is retried with backoff, never dead-lettered;
-- the offset is committed only after the database commit (NACK_ON_ERROR: anything that still
+- the offsets are committed only after the database commit (NACK_ON_ERROR: anything that still
   escapes seeks back and is read again rather than lost)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from libs.contracts import ContractError, Envelope, Event, decode, read_envelope
-from libs.db import insert_ignore
 from libs.messaging.dlq import publish_dead_letter
 from libs.messaging.errors import is_transient
-from libs.observability import PipelineMetrics
+from libs.observability import PipelineMetrics, log_context
+from libs.observability.tracing import consume_span, messaging_tracer, remote_context
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+Poison = list[tuple[Any, dict[str, str], str]]  # (record, headers, error) to dead-letter
+
+
+@dataclass(frozen=True)
+class _Item:
+    record: Any
+    headers: dict[str, str]
+    envelope: Envelope
+    event: Event
+    handler: Handler
+
+
+class _Refused(Exception):
+    """A handler refused one event of a batch (not transient): isolate it."""
 
 
 class EventConsumer:
@@ -45,6 +62,8 @@ class EventConsumer:
         metrics: PipelineMetrics,
         dlq_topic: str,
         after_commit: Callable[[], None] = lambda: None,
+        batch_size: int = 500,
+        tracer_provider: Any = None,
     ) -> None:
         self.service = service
         self._broker = broker
@@ -53,7 +72,9 @@ class EventConsumer:
         self._metrics = metrics
         self._dlq_topic = dlq_topic
         self._after_commit = after_commit
+        self._batch_size = batch_size
         self._handlers: dict[type[Event], Handler] = {}
+        self._tracer = messaging_tracer(tracer_provider)
 
     def on(self, event_class: type[Event]) -> Callable[[Handler], Handler]:
         def register(fn: Handler) -> Handler:
@@ -63,8 +84,10 @@ class EventConsumer:
         return register
 
     def subscribe(self, topics: Iterable[str], group_id: str) -> None:
+        topics = list(topics)
+
         async def handle(body: Any, msg: KafkaMessage) -> None:
-            await self.process(msg.raw_message, msg.headers)
+            await self.process_batch(list(msg.raw_message))
 
         handle.__name__ = f"{self.service}_consumer"
         self._broker.subscriber(
@@ -72,39 +95,55 @@ class EventConsumer:
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            batch=True,
+            max_records=self._batch_size,
+            batch_timeout_ms=100,
             title=f"{self.service}:{','.join(topics)}",
         )(handle)
 
-    async def process(self, record: Any, headers: dict[str, str]) -> None:
+    async def process(self, record: Any, headers: dict[str, str] | None = None) -> None:
+        """One record (tests, re-drives): the same path as a batch of one."""
+        await self.process_batch([record])
+
+    async def process_batch(self, records: list[Any]) -> None:
+        items: list[_Item] = []
+        poison: Poison = []
+        for record in records:
+            headers = {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+            item = self._parse(record, headers, poison)
+            if item is not None:
+                items.append(item)
+            else:  # skipped or poison: still one span per record, so the trace shows the hop
+                with consume_span(self._tracer, record, headers):
+                    pass
+        if items:
+            try:
+                applied = await self._retrying(lambda: self._apply(items))
+                self._count(items, applied)
+            except _Refused:
+                for item in items:  # slow path: find the refused one, apply the others
+                    await self._apply_one(item, poison)
+            self._after_commit()
+        for record, headers, error in poison:
+            await self._dead_letter(record, headers, error)
+
+    def _parse(self, record: Any, headers: dict[str, str], poison: Poison) -> _Item | None:
         try:
             envelope = read_envelope(headers)
             event = decode(envelope, record.value or b"")
         except ContractError as exc:
-            await self._dead_letter(record, headers, f"contract: {exc}")
-            return
+            poison.append((record, headers, f"contract: {exc}"))
+            return None
         if event is None:
             self._metrics.skipped.labels(self.service, "unknown_type").inc()
-            return
+            return None
         handler = self._handlers.get(type(event))
         if handler is None:
             self._metrics.skipped.labels(self.service, "ignored").inc()
-            return
-        try:
-            applied = await self._apply_with_retry(handler, event, envelope, record.topic)
-        except Exception as exc:  # the domain refused it or a bug: park it, keep consuming
-            log.exception("event %s (%s) dead-lettered", envelope.id, envelope.type)
-            await self._dead_letter(record, headers, f"{type(exc).__name__}: {exc}")
-            return
-        if applied:
-            self._metrics.applied.labels(self.service, envelope.type).inc()
-            self._metrics.event_lag.labels(self.service, record.topic).observe(
-                max(0.0, (datetime.now(UTC) - envelope.time).total_seconds())
-            )
-            self._after_commit()
-        else:
-            self._metrics.skipped.labels(self.service, "duplicate").inc()
+            return None
+        return _Item(record, headers, envelope, event, handler)
 
-    async def _apply_with_retry(self, handler: Handler, event: Event, envelope: Envelope, topic: str) -> bool:
+    async def _retrying(self, fn: Callable[[], Awaitable[set[str]]]) -> set[str]:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(is_transient),
             wait=wait_exponential(multiplier=0.2, max=10),
@@ -112,23 +151,67 @@ class EventConsumer:
             reraise=True,
         ):
             with attempt:
-                return await self._apply(handler, event, envelope, topic)
+                return await fn()
         raise AssertionError("unreachable")
 
-    async def _apply(self, handler: Handler, event: Event, envelope: Envelope, topic: str) -> bool:
+    async def _apply(self, items: list[_Item]) -> set[str]:
+        """Apply every new event of the batch in one transaction; returns the ids applied."""
         async with self._sessions() as session, session.begin():
-            fresh = await insert_ignore(
-                session,
-                self._inbox,
-                {"event_id": envelope.id, "event_type": envelope.type, "topic": topic,
-                 "applied_at": datetime.now(UTC)},
-            )
-            if fresh:
-                await handler(session, event, envelope)
-            return fresh
+            ids = [i.envelope.id for i in items]
+            seen = set((await session.execute(select(self._inbox.c.event_id).where(self._inbox.c.event_id.in_(ids))))
+                       .scalars())
+            applied: set[str] = set()
+            rows = []
+            for item in items:
+                eid = item.envelope.id
+                if eid in seen or eid in applied:
+                    continue
+                try:
+                    with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
+                        await item.handler(session, item.event, item.envelope)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    raise _Refused(str(exc)) from exc
+                applied.add(eid)
+                rows.append({"event_id": eid, "event_type": item.envelope.type, "topic": item.record.topic,
+                             "applied_at": datetime.now(UTC)})
+            if rows:
+                await session.execute(self._inbox.insert(), rows)
+            return applied
+
+    async def _apply_one(self, item: _Item, poison: Poison) -> None:
+        try:
+            applied = await self._retrying(lambda: self._apply([item]))
+        except _Refused as exc:
+            log.error("event %s (%s) dead-lettered: %s", item.envelope.id, item.envelope.type, exc.__cause__)
+            cause = exc.__cause__ or exc
+            poison.append((item.record, item.headers, f"{type(cause).__name__}: {cause}"))
+            return
+        self._count([item], applied)
+
+    def _count(self, items: list[_Item], applied: set[str]) -> None:
+        now = datetime.now(UTC)
+        for item in items:
+            if item.envelope.id in applied:
+                with remote_context(item.headers), _about(item.headers):
+                    log.info("event applied from %s", item.record.topic)
+                self._metrics.applied.labels(self.service, item.envelope.type).inc()
+                self._metrics.event_lag.labels(self.service, item.record.topic).observe(
+                    max(0.0, (now - item.envelope.time).total_seconds())
+                )
+            else:
+                self._metrics.skipped.labels(self.service, "duplicate").inc()
 
     async def _dead_letter(self, record: Any, headers: dict[str, str], error: str) -> None:
         async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=10), reraise=True):
-            with attempt:
+            with attempt, remote_context(headers), _about(headers):  # the dead letter stays in the dossier's trace
                 await publish_dead_letter(self._broker, self._dlq_topic, record, headers, self.service, error)
         self._metrics.dead_lettered.inc()
+
+
+def _about(headers: dict[str, str]) -> Any:
+    """Log lines written meanwhile name the record's dossier and event."""
+    return log_context(
+        dossier=headers.get("ce_subject"), event_type=headers.get("ce_type"), event_id=headers.get("ce_id")
+    )

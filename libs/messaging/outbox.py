@@ -18,7 +18,7 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.contracts import Envelope, Event, encode
-from libs.observability import PipelineMetrics
+from libs.observability import PipelineMetrics, log_context
 
 log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -107,12 +107,16 @@ class OutboxRelay:
 
     async def _send(self, row: Any) -> Any:
         headers = dict(row["headers"])
+        # FastStream's telemetry middleware starts its producer span as a child of this stored context (the
+        # span that staged the event) and sends that producer span's context on in `traceparent`.
         token = otel_context.attach(_PROPAGATOR.extract(headers))
         try:
-            return await self._broker.publish(
-                row["payload"].encode(), row["topic"], key=row["key"].encode(), headers=headers,
-                no_confirm=True,
-            )
+            with log_context(dossier=headers.get("ce_subject"), event_type=headers.get("ce_type"),
+                             event_id=headers.get("ce_id")):
+                return await self._broker.publish(
+                    row["payload"].encode(), row["topic"], key=row["key"].encode(), headers=headers,
+                    no_confirm=True,
+                )
         finally:
             otel_context.detach(token)
 

@@ -1,0 +1,152 @@
+"""Pipeline benchmark: N dossiers posted to intake at a target rate (open loop), all four services on the
+real Kafka and PostgreSQL; latency from intake's HTTP response to the dossier.received event being applied
+by processing (case opened), notifications (notice recorded) and reporting (counted), read afterwards from
+each consumer's inbox (`applied_at` of that event's ce_id). Plus a baseline in the same run: raw aiokafka
+consume → produce of the same number of same-size events through the same broker.
+
+    .venv/bin/python bench/pipeline.py --rate 200 --seconds 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.baseline import kafka_roundtrip
+from bench.common import percentile, rss_peak_mb, table, write
+from libs.auth import issue_token
+from libs.settings import CommonSettings
+from tests.support.stack import SERVICES, Stack
+
+PG = "postgresql://onestop:onestop@127.0.0.1:5432"
+WARD = "000.00.12.H55"
+CONSUMERS = ("processing", "notifications", "reporting")
+
+
+def body(i: int) -> dict[str, Any]:
+    return {
+        "procedure_code": "2.000815", "channel": ("in_person", "online", "post")[i % 3],
+        "applicant": {"full_name": f"Công dân {i}", "personal_id": "019190001234", "phone": "0912345678",
+                      "email": f"citizen{i}@example.vn"},
+        "documents": [{"name": "Bản chính", "digitised": True}],
+    }
+
+
+async def create_dbs(run: str) -> dict[str, str]:
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    urls = {}
+    for s in SERVICES:
+        await admin.execute(f'CREATE DATABASE "onestop_b{run}_{s}"')
+        urls[s] = f"postgresql+asyncpg://onestop:onestop@127.0.0.1:5432/onestop_b{run}_{s}"
+    await admin.close()
+    return urls
+
+
+async def drop_dbs(run: str) -> None:
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    for s in SERVICES:
+        await admin.execute(f'DROP DATABASE IF EXISTS "onestop_b{run}_{s}" WITH (FORCE)')
+    await admin.close()
+
+
+async def post_open_loop(stack: Stack, n: int, rate: float) -> tuple[dict[str, datetime], float, int]:
+    """Fire request i at t0 + i/rate whatever the earlier ones are doing; returns id → response time."""
+    token = issue_token("bench", ["desk_officer"], WARD, CommonSettings().jwt_secret)
+    done: dict[str, datetime] = {}
+    errors = 0
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=stack.url("intake"), timeout=30, limits=limits,
+                                 headers={"Authorization": f"Bearer {token}"}) as client:
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            r = await client.post("/api/v1/dossiers", json=body(i) | {"receiving_agency": WARD})
+            if r.status_code == 201:
+                done[r.json()["id"]] = datetime.now(UTC)
+            else:
+                errors += 1
+
+        t0 = time.perf_counter()
+        tasks = []
+        for i in range(n):
+            delay = t0 + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - t0
+    return done, elapsed, errors
+
+
+async def applied_latencies(urls: dict[str, str], sent: dict[str, datetime], timeout: float) -> dict[str, list[float]]:
+    """Seconds from HTTP response to each consumer's commit of that dossier's received event."""
+    intake = await asyncpg.connect(urls["intake"].replace("+asyncpg", ""))
+    rows = await intake.fetch("SELECT key, event_id FROM outbox WHERE event_type = 'vn.onestop.dossier.received.v1'")
+    await intake.close()
+    event_of = {r["key"]: r["event_id"] for r in rows if r["key"] in sent}
+    out: dict[str, list[float]] = {}
+    deadline = time.monotonic() + timeout
+    for service in CONSUMERS:
+        conn = await asyncpg.connect(urls[service].replace("+asyncpg", ""))
+        while True:
+            got = await conn.fetch("SELECT event_id, applied_at FROM inbox WHERE event_id = ANY($1::text[])",
+                                   list(event_of.values()))
+            if len(got) >= len(event_of) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(1)
+        await conn.close()
+        applied = {r["event_id"]: r["applied_at"] for r in got}
+        out[service] = [(applied[e] - sent[k]).total_seconds() for k, e in event_of.items() if e in applied]
+    return out
+
+
+async def main(n: int, rate: float) -> None:
+    run = uuid.uuid4().hex[:6]
+    urls = await create_dbs(run)
+    stack = Stack(run_dir=Path(tempfile.mkdtemp(prefix="onestop-bench-")), kafka=CommonSettings().kafka_bootstrap,
+                  db_urls=urls)
+    try:
+        await stack.start_all()
+        sent, elapsed, errors = await post_open_loop(stack, n, rate)
+        lat = await applied_latencies(urls, sent, timeout=120)
+        rss = {s: rss_peak_mb(stack.procs[s].pid) for s in SERVICES}
+    finally:
+        stack.stop_all()
+        await drop_dbs(run)
+    base = await kafka_roundtrip(CommonSettings().kafka_bootstrap, n, size=1200)
+    rows: list[tuple[str, Any]] = [
+        ("dossiers posted (target rate)", f"{n} at {rate:.0f}/s"),
+        ("accepted / errors", f"{len(sent)} / {errors}"),
+        ("sustained receipts/s", f"{len(sent) / elapsed:.1f}"),
+    ]
+    figures: dict[str, Any] = {"n": n, "target_rate": rate, "accepted": len(sent), "errors": errors,
+                               "receipts_per_s": len(sent) / elapsed, "rss_peak_mb": rss, "baseline": base}
+    for service, values in lat.items():
+        p = {q: percentile(values, q) for q in (50, 95, 99)}
+        figures[f"latency_{service}_s"] = p | {"applied": len(values)}
+        rows.append((f"→ {service} applied p50/p95/p99 s", f"{p[50]:.3f} / {p[95]:.3f} / {p[99]:.3f}  ({len(values)})"))
+    rows += [(f"peak RSS {s} MB", f"{v:.0f}") for s, v in rss.items()]
+    rows.append(("baseline aiokafka consume→produce/s", f"{base['events_per_s']:.0f}"))
+    rows.append(("pipeline / broker path", f"{(len(sent) / elapsed) / base['events_per_s']:.4f}"))
+    print(table("pipeline", rows))
+    print(f"wrote {write('pipeline', figures)}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=120)
+    args = parser.parse_args()
+    asyncio.run(main(int(args.rate * args.seconds), args.rate))
