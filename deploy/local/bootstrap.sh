@@ -30,6 +30,8 @@ need_java() {
 
 need_tools() {
   for tool in curl:curl; do command -v "${tool%%:*}" >/dev/null || apt_install "${tool##*:}"; done
+  # WeasyPrint (PDF slips) renders through pango; DejaVu has the Vietnamese glyphs.
+  apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core
 }
 
 make_venv() {

@@ -8,6 +8,9 @@ import sys
 
 import httpx
 
+from libs.auth import issue_token
+from libs.settings import CommonSettings
+
 INTAKE = "http://127.0.0.1:8001/api/v1"
 PEOPLE = [
     ("Nguyễn Thị Lan", "019190001234", "0912345678", "lan.nguyen@example.vn"),
@@ -35,7 +38,9 @@ def dossiers(procedures: list[dict[str, object]]) -> list[dict[str, object]]:
 
 
 def main() -> int:
-    with httpx.Client(timeout=10) as client:
+    secret = CommonSettings().jwt_secret
+    token = issue_token("demo-desk", ["desk_officer"], "000.00.12.H55", secret, name="Cán bộ một cửa")
+    with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as client:
         procedures = client.get(f"{INTAKE}/procedures").json()
         ward = [p for p in procedures if "ward" in p.get("received_at", ["ward"])]
         for i, body in enumerate(dossiers(ward)):

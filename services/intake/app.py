@@ -11,7 +11,8 @@ from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.contracts import topics
 from libs.runtime import Runtime, build_runtime, create_http_app
-from services.intake import api
+from services.intake import api, handlers
+from services.intake.ratelimit import TokenBuckets
 from services.intake.service import Desk
 from services.intake.settings import IntakeSettings
 from services.intake.store import metadata
@@ -21,10 +22,12 @@ Settings = IntakeSettings
 
 
 def build() -> Runtime:
-    return build_runtime(
+    rt = build_runtime(
         NAME, Settings(), metadata, Path(__file__).parent / "migrations",
-        produces=topics.INTAKE,
+        produces=topics.INTAKE, consumes=[topics.PROCESSING],
     )
+    handlers.register(rt)
+    return rt
 
 
 def create_app() -> FastAPI:
@@ -34,6 +37,15 @@ def create_app() -> FastAPI:
         ["service", "agency", "procedure", "channel"], registry=rt.registry,
     )
     desk = Desk(rt, load_catalogue(), load_calendar(), received)
-    app = create_http_app(rt, [api.router()], "OneStop intake", "The one-stop desk: receipt and look-up.")
+    settings: IntakeSettings = rt.settings  # type: ignore[assignment]
+    app = create_http_app(
+        rt, [api.router(), api.public_router()], "OneStop intake",
+        "The one-stop desk: receipt, refusal, supplements, withdrawal, hand-over, rating, slips and the "
+        "citizen look-up.",
+    )
     app.state.desk = desk
+    app.state.lookup_limit = TokenBuckets(settings.lookup_burst, settings.lookup_per_minute / 60.0)
+    app.state.lookups = Counter(
+        "onestop_lookups", "Citizen status look-ups", ["service", "outcome"], registry=rt.registry,
+    )
     return app

@@ -9,5 +9,6 @@ class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ONESTOP_INTAKE_", extra="ignore")
 
     port: int = 8001
-    # The desk this process serves when a request names no agency (until officer tokens carry it).
-    default_agency: str = "000.00.12.H55"
+    # Citizen look-up (public): a burst of this many requests per client IP, then this many per minute.
+    lookup_burst: int = 10
+    lookup_per_minute: float = 20.0

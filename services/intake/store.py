@@ -1,4 +1,5 @@
-"""Intake's own tables: dossiers as received, the daily code sequences, and its outbox."""
+"""Intake's own tables: dossiers as received (and as they stand at the desk), their history, desk
+supplement requests, the daily code sequences, and the outbox/inbox."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import JSON
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -37,11 +39,71 @@ class DossierRow(Base, table=True):
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=254)
     received_at: datetime = Field(sa_type=UTCDateTime)
-    appointment_at: datetime = Field(sa_type=UTCDateTime)
+    appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # none when refused
     idempotency_key: str | None = Field(default=None, unique=True, max_length=200)
     request_hash: str = Field(max_length=64)
     procedure: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     documents: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    # --- who received it, and where it stands at the desk (mirrors processing's events) ---
+    received_by: str | None = Field(default=None, max_length=100)
+    received_by_name: str | None = Field(default=None, max_length=200)
+    refusal_reason: str | None = Field(default=None, max_length=2000)
+    sub_state: str | None = Field(default=None, max_length=40)
+    current_step: str | None = Field(default=None, max_length=300)
+    result_at_desk: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    electronic_result: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    supplement_submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    handover_method: str | None = Field(default=None, max_length=20)
+    handed_over_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    rating: int | None = None
+    rating_comment: str | None = Field(default=None, max_length=1000)
+    rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DossierHistoryRow(Base, table=True):
+    """Every event of a dossier: processing's (the process-control slip, Form 02/04 data) and the desk's."""
+
+    __tablename__ = "dossier_history"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_id: UUID = Field(index=True)
+    event_id: str = Field(unique=True, max_length=64)  # ce_id
+    event_type: str = Field(max_length=120)  # ce_type
+    source: str = Field(max_length=40)  # /onestop/processing or /onestop/intake
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=100)
+    agency: str = Field(max_length=40)
+    state: int | None = None  # DVCQG code after the event
+    sub_state: str | None = Field(default=None, max_length=40)
+    handover: bool = False  # a row of the process-control slip
+    receiver: str | None = Field(default=None, max_length=100)
+    receiver_agency: str | None = Field(default=None, max_length=40)
+    step_code: str | None = Field(default=None, max_length=64)
+    step_name: str | None = Field(default=None, max_length=300)
+    step_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    timeliness: str | None = Field(default=None, max_length=20)
+    note: str = Field(default="", max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the whole event payload
+
+
+class PaperRequestRow(Base, table=True):
+    """Form 02 issued at the counter before acceptance: papers missing, no dossier enters the workflow."""
+
+    __tablename__ = "paper_requests"
+
+    id: UUID = Field(primary_key=True)
+    agency: str = Field(index=True, max_length=40)
+    officer: str = Field(max_length=100)
+    officer_name: str = Field(max_length=200)
+    procedure_code: str = Field(max_length=64)
+    procedure_name: str = Field(max_length=500)
+    channel: str = Field(max_length=20)
+    applicant_name: str = Field(max_length=200)
+    items: list[str] = Field(default_factory=list, sa_type=JSON)
+    reason: str = Field(max_length=2000)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class DailySequence(Base, table=True):

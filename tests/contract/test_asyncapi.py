@@ -23,4 +23,4 @@ def test_intake_document_describes_dossier_received() -> None:
     assert doc["asyncapi"].startswith("3.")
     assert "DossierReceived" in doc["components"]["schemas"]
     addresses = {c["address"] for c in doc["channels"].values()}
-    assert addresses == {"onestop.intake.v1"}
+    assert addresses == {"onestop.intake.v1", "onestop.processing.v1"}  # publishes one, follows the other

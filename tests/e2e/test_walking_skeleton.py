@@ -10,13 +10,22 @@ import httpx
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
 
+from libs.auth import issue_token
 from libs.contracts import topics
+from libs.settings import CommonSettings
 from tests.support.kafka import find_records, headers_of, publish_raw
 from tests.support.stack import SERVICES, Stack, eventually
 
 pytestmark = pytest.mark.infra
 WARD = "000.00.12.H55"
 TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def officer_headers(agency: str = WARD) -> dict[str, str]:
+    """A ward officer who may receive, follow the case, read notices and reports."""
+    roles = ["desk_officer", "specialist", "report_viewer"]
+    token = issue_token("e2e-ward", roles, agency, CommonSettings().jwt_secret)
+    return {"Authorization": f"Bearer {token}"}
 
 
 def dossier(procedure: str = "1.001193", channel: str = "in_person") -> dict[str, Any]:
@@ -31,24 +40,25 @@ def dossier(procedure: str = "1.001193", channel: str = "in_person") -> dict[str
 
 
 async def received_count(client: httpx.AsyncClient, stack: Stack) -> int:
-    r = await client.get(f"{stack.url('reporting')}/api/v1/reports/form-06",
+    r = await client.get(f"{stack.url('reporting')}/api/v1/reports/form-06", headers=officer_headers(),
                          params={"agency": WARD, "from": "2000-01-01", "to": "2100-01-01"})
     r.raise_for_status()
     return int(r.json()["received"]["received_new"])
 
 
 async def post(client: httpx.AsyncClient, stack: Stack, body: dict[str, Any], key: str | None = None) -> httpx.Response:
-    headers = {"Idempotency-Key": key} if key else {}
+    headers = {**officer_headers(), **({"Idempotency-Key": key} if key else {})}
     return await client.post(f"{stack.url('intake')}/api/v1/dossiers", json=body, headers=headers)
 
 
 async def case_of(client: httpx.AsyncClient, stack: Stack, code: str) -> dict[str, Any] | None:
-    r = await client.get(f"{stack.url('processing')}/api/v1/cases/{code}")
+    r = await client.get(f"{stack.url('processing')}/api/v1/cases/{code}", headers=officer_headers())
     return r.json() if r.status_code == 200 else None
 
 
 async def notices_of(client: httpx.AsyncClient, stack: Stack, code: str) -> list[dict[str, Any]]:
-    r = await client.get(f"{stack.url('notifications')}/api/v1/notices", params={"dossier": code})
+    r = await client.get(f"{stack.url('notifications')}/api/v1/notices", params={"dossier": code},
+                         headers=officer_headers())
     r.raise_for_status()
     return list(r.json())
 
@@ -134,7 +144,8 @@ async def test_redelivered_event_changes_nothing(stack: Stack) -> None:
         await eventually(lambda: _grew(client, stack, dup, dups_before))
         assert len(await notices_of(client, stack, body["code"])) == len(notices)
         assert await received_count(client, stack) == counted
-        r = await client.get(f"{stack.url('processing')}/api/v1/cases", params={"agency": WARD, "limit": 1000})
+        r = await client.get(f"{stack.url('processing')}/api/v1/cases", params={"agency": WARD, "limit": 1000},
+                             headers=officer_headers())
         assert [c["code"] for c in r.json()].count(body["code"]) == 1
 
 
