@@ -1,26 +1,86 @@
-"""HTTP routes of notifications: the notice log for officers (contacts masked)."""
+"""HTTP routes of notifications: the notice log for officers (contacts masked), retry, template preview."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlmodel import col, select
 
+from libs.auth import Officer
+from libs.auth.fastapi import require
 from libs.observability import mask_pii
-from libs.runtime import Runtime
-from services.notifications.store import NoticeRow
+from services.notifications.domain import (
+    Channel,
+    IllegalTransitionError,
+    NoticeKind,
+    message_id,
+    render,
+    sample_context,
+)
+from services.notifications.store import ContactRow, NoticeRow
+
+OfficerDep = Annotated[Officer, Depends(require("desk_officer", "specialist", "department_head", "admin"))]
+
+
+def _service(request: Request) -> Any:
+    return request.app.state.notifications
 
 
 def router() -> APIRouter:
     r = APIRouter(tags=["notices"])
 
     @r.get("/notices")
-    async def list_notices(request: Request, dossier: str) -> list[dict[str, Any]]:
-        rt: Runtime = request.app.state.runtime
-        query = select(NoticeRow).where(NoticeRow.code == dossier).order_by(col(NoticeRow.created_at))
-        async with rt.sessions() as session:
-            rows = (await session.exec(query)).all()
-        return [{**row.model_dump(mode="json"), "recipient": mask_pii(row.recipient)} for row in rows]
+    async def list_notices(request: Request, dossier: str, officer: OfficerDep) -> list[dict[str, Any]]:
+        """Notices of one dossier (by code), for officers of the agency that received it."""
+        svc = _service(request)
+        async with svc.rt.sessions() as session:
+            query = select(ContactRow.dossier_id).where(
+                ContactRow.code == dossier, ContactRow.receiving_agency == officer.agency
+            )
+            ids = list((await session.exec(query)).all())
+            if not ids:
+                raise HTTPException(404, f"no dossier {dossier} at agency {officer.agency}")
+            notices = select(NoticeRow).where(col(NoticeRow.dossier_id).in_(ids))
+            rows = (await session.exec(notices.order_by(col(NoticeRow.created_at), col(NoticeRow.channel)))).all()
+        domain = svc.config.email.message_id_domain
+        return [_out(row, domain) for row in rows]
+
+    @r.post("/notices/{notice_id}/retry")
+    async def retry(request: Request, notice_id: UUID, officer: OfficerDep) -> dict[str, Any]:
+        """Send a notice again now, with a fresh retry window (a technical or temporary failure)."""
+        svc = _service(request)
+        async with svc.rt.sessions() as session:
+            notice = await session.get(NoticeRow, notice_id)
+            contact = await session.get(ContactRow, notice.dossier_id) if notice else None
+        if notice is None or contact is None or contact.receiving_agency != officer.agency:
+            raise HTTPException(404, f"no notice {notice_id} at agency {officer.agency}")
+        try:
+            row = await svc.delivery.retry(notice_id)
+        except IllegalTransitionError as exc:
+            raise HTTPException(409, f"cannot retry a notice that is {exc.current.value}") from exc
+        except RuntimeError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        if row is None:
+            raise HTTPException(404, f"no notice {notice_id}")
+        return _out(row, svc.config.email.message_id_domain)
+
+    @r.get("/templates/{event}/preview")
+    async def preview(event: str, channel: str = "email") -> dict[str, Any]:
+        """A notice kind rendered with sample data (no personal data involved)."""
+        if event not in {k.value for k in NoticeKind} or channel not in {c.value for c in Channel}:
+            raise HTTPException(404, f"no template {event}/{channel}")
+        notice = render(event, channel, sample_context(event))
+        return {"event": event, "channel": channel, "subject": notice.subject, "text": notice.text,
+                "html": notice.html, "parts": notice.parts}
 
     return r
+
+
+def _out(row: NoticeRow, message_id_domain: str) -> dict[str, Any]:
+    data = row.model_dump(mode="json", exclude={"context", "recipient", "reason"})
+    data["recipient"] = mask_pii(row.recipient)
+    data["reason"] = mask_pii(row.reason) if row.reason else None
+    data["message_id"] = message_id(row.key, message_id_domain) if row.channel == Channel.EMAIL else None
+    return data

@@ -1,25 +1,28 @@
-"""Kafka handlers of notifications: record the notices a dossier event calls for."""
+"""Kafka handlers of notifications: every intake and processing event goes through NoticeBook, which keeps
+the dossier's contact and state and RECORDS the notices it calls for (sending is the delivery loop's job)."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts import Envelope, topics
-from libs.contracts.intake import DossierReceived
+from libs.contracts import REGISTRY, Envelope, Event, topics
 from libs.runtime import Runtime
-from services.notifications.service import contact_from, notices_for
-from services.notifications.store import ContactRow
+from services.notifications.service import IGNORED, NoticeBook
+
+CONSUMED = (topics.INTAKE, topics.PROCESSING)
 
 
-def register(rt: Runtime) -> None:
+def handled_events() -> list[type[Event]]:
+    """Every intake and processing event type but the warnings (new types are tracked for their state)."""
+    return [cls for _, cls in sorted(REGISTRY.items()) if cls.topic in CONSUMED and cls not in IGNORED]
+
+
+def register(rt: Runtime, book: NoticeBook, group_id: str) -> None:
     assert rt.consumer is not None
 
-    @rt.consumer.on(DossierReceived)
-    async def on_received(session: AsyncSession, event: DossierReceived, env: Envelope) -> None:
-        now = rt.clock.now()
-        contact = await session.get(ContactRow, event.dossier_id) or contact_from(event, now)
-        session.add(contact)
-        for notice in notices_for(contact, "received", env.id, now):
-            session.add(notice)
+    async def on_event(session: AsyncSession, event: Event, env: Envelope) -> None:
+        await book.apply(session, event, env, rt.clock.now())
 
-    rt.consumer.subscribe([topics.INTAKE, topics.PROCESSING], group_id="onestop-notifications")
+    for event_class in handled_events():
+        rt.consumer.on(event_class)(on_event)
+    rt.consumer.subscribe(list(CONSUMED), group_id=group_id)

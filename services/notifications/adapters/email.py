@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Literal, Protocol
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr
@@ -15,6 +17,7 @@ from services.notifications.domain.delivery import DeliveryResult, delivered, pe
 from services.notifications.domain.keys import DEFAULT_MESSAGE_ID_DOMAIN, message_id
 from services.notifications.domain.rendering import RenderedNotice
 
+log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "X-OneStop-Idempotency-Key"
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
@@ -22,6 +25,7 @@ _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 class SmtpSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    provider: Literal["smtp", "log"] = "smtp"  # log: development only, the message is logged, not sent
     host: str = "localhost"
     port: int = 25
     starttls: bool = False  # upgrade with STARTTLS (port 587)
@@ -115,3 +119,33 @@ class EmailSender:
             timeout=s.timeout_seconds,
         )
         return reply
+
+
+class EmailSenderProtocol(Protocol):
+    async def send(self, to: str, notice: RenderedNotice, key: str) -> DeliveryResult: ...
+
+
+def _mask_address(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+class LogEmail:
+    """Development sender: builds the message as SMTP would, logs it (address masked), reports it delivered."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.sent: list[EmailMessage] = []
+
+    async def send(self, to: str, notice: RenderedNotice, key: str) -> DeliveryResult:
+        if not _ADDRESS.fullmatch(to.strip()):
+            return permanent("invalid e-mail address")
+        msg = build_email(notice, to.strip(), key, self.settings)
+        log.info("e-mail to %s (%s): %s", _mask_address(to.strip()), msg["Message-ID"], notice.subject)
+        if len(self.sent) < 100:  # for tests; bounded so a long-running dev process does not grow
+            self.sent.append(msg)
+        return delivered("logged", provider_id=str(msg["Message-ID"]))
+
+
+def make_email_sender(settings: SmtpSettings) -> EmailSenderProtocol:
+    return LogEmail(settings) if settings.provider == "log" else EmailSender(settings)

@@ -4,7 +4,7 @@ What the service layer calls:
 - `NotificationPolicy.enabled(kind, channel)` — is this notice switched on?
 - `render(kind, channel, ctx)` / `sample_context(kind)` — the text to send, or a preview.
 - `notice_key(dossier_id, event_id, channel)`, `message_id(key, domain)` — idempotency.
-- `is_stale(kind, dossier_state_now)` — expire instead of sending.
+- `is_stale(kind, dossier_state_now)` — expire instead of sending; `state_from_code(n)` — DVCQG codes.
 - `start_attempt`, `record_result`, `expire`, `interrupted`, `manual_retry` — the notice lifecycle.
 """
 
@@ -43,7 +43,7 @@ from services.notifications.domain.lifecycle import (
 from services.notifications.domain.policy import ChannelSwitches, NotificationPolicy
 from services.notifications.domain.rendering import TEMPLATES_DIR, RenderedNotice, render, vn_datetime
 from services.notifications.domain.retry import RetryPolicy, next_retry_at, retry_delay
-from services.notifications.domain.stale import STALE_WHEN, DossierState, is_stale
+from services.notifications.domain.stale import STALE_WHEN, DossierState, is_stale, state_from_code
 
 __all__ = [
     "ALLOWED",
@@ -86,6 +86,7 @@ __all__ = [
     "sample_context",
     "sms_parts",
     "start_attempt",
+    "state_from_code",
     "temporary",
     "to_gsm7_unaccented",
     "transition",

@@ -25,6 +25,12 @@ class DossierState(StrEnum):
 
 
 D = DossierState
+
+# DVCQG state codes (1–10), as processing events carry them in `state`.
+BY_CODE: dict[int, DossierState] = {
+    1: D.SUBMITTED, 2: D.RECEIVED, 3: D.REFUSED, 4: D.PROCESSING, 5: D.SUPPLEMENT_REQUESTED,
+    6: D.AWAITING_PAYMENT, 7: D.WITHDRAWN, 8: D.STOPPED, 9: D.RESULT_READY, 10: D.RESULT_DELIVERED,
+}  # fmt: skip
 _CLOSED = frozenset({D.WITHDRAWN, D.STOPPED, D.REJECTED, D.REFUSED, D.RESULT_DELIVERED})
 _DONE = _CLOSED | {D.RESULT_READY}
 
@@ -50,3 +56,8 @@ def is_stale(kind: NoticeKind | str, dossier_state_now: DossierState | str) -> b
     except ValueError:
         return False
     return state in STALE_WHEN[NoticeKind(kind)]
+
+
+def state_from_code(code: int) -> DossierState | None:
+    """The dossier state for a DVCQG state code; None for a code we do not know (state left unchanged)."""
+    return BY_CODE.get(code)
