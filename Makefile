@@ -7,7 +7,7 @@ PROM := deploy/local/prometheus/prom.sh
 STACK := deploy/local/stack.sh
 DBS := onestop_intake onestop_processing onestop_notifications onestop_reporting
 
-.PHONY: help bootstrap infra up down test test-fast lint asyncapi bench status
+.PHONY: help bootstrap infra up down test test-fast lint asyncapi bench status k8s
 
 help:
 	@echo "make up      start Kafka, PostgreSQL, Prometheus and the four services with demo data"
@@ -57,4 +57,7 @@ asyncapi: bootstrap
 	@$(PY) -m libs.runtime.asyncapi --write
 
 bench: infra
-	@$(PY) bench/run.py
+	@$(PY) bench/run.py $(ARGS)
+
+k8s: bootstrap
+	@$(PY) deploy/k8s/generate.py

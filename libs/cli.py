@@ -1,24 +1,47 @@
-"""`onestop …`: the operator's command line."""
+"""`onestop …`: the operator's command line (docs/operations.md, docs/deploy.md).
+
+    onestop db upgrade SERVICE            apply migrations (ONESTOP_DATABASE_URL)
+    onestop dlq list SERVICE [--limit N]  what sits on onestop.dlq.SERVICE
+    onestop dlq redrive SERVICE --id ID | --all
+    onestop calendar YEAR                 days off and working weekend days
+    onestop config check                  catalogue, calendar and notifications config load
+    onestop token --role … --agency …     a development bearer token"""
 
 from __future__ import annotations
 
 import asyncio
+import importlib
+import json
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import typer
 from alembic import command
 
+from libs.auth import issue_token
+from libs.calendar import load_calendar
+from libs.catalogue import load_catalogue
+from libs.contracts import topics
 from libs.db import make_engine, upgrade
 from libs.db.migrate import alembic_config
-from libs.auth import issue_token
+from libs.messaging.redrive import DeadLetter, NoSuchTopic, latest_per_event, read_dead_letters, redrive
+from libs.observability import mask_pii
 from libs.settings import REPO_ROOT, CommonSettings
 
 app = typer.Typer(help="OneStop operator commands", no_args_is_help=True)
 db = typer.Typer(help="Database migrations (one database per service)", no_args_is_help=True)
+dlq = typer.Typer(help="Dead-letter topics onestop.dlq.<service>: look, re-drive after the fix", no_args_is_help=True)
+config = typer.Typer(help="Configuration files (deploy/config or ONESTOP_CONFIG_DIR)", no_args_is_help=True)
 app.add_typer(db, name="db")
+app.add_typer(dlq, name="dlq")
+app.add_typer(config, name="config")
 
 SERVICES = ("intake", "processing", "notifications", "reporting")
+BOOTSTRAP = typer.Option(CommonSettings().kafka_bootstrap, "--bootstrap", envvar="ONESTOP_KAFKA_BOOTSTRAP",
+                         help="Kafka bootstrap servers")
+CONFIG_DIR = typer.Option(CommonSettings().config_dir, "--config-dir", envvar="ONESTOP_CONFIG_DIR",
+                          help="folder with agencies.yaml, procedures.yaml, calendar.yaml, notifications.yaml")
 
 
 def _migrations(service: str) -> Path:
@@ -50,9 +73,122 @@ async def _upgrade_url(service: str, url: str) -> None:
     await engine.dispose()
 
 
+# --- dead letters --------------------------------------------------------------------------------------------
+
+
+def _letters(service: str, bootstrap: str, limit: int | None = None) -> list[DeadLetter]:
+    try:
+        return asyncio.run(read_dead_letters(bootstrap, topics.dlq(service), limit))
+    except NoSuchTopic:
+        typer.echo(f"no dead-letter topic {topics.dlq(service)} on {bootstrap}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _row(d: DeadLetter) -> dict[str, str | int]:
+    return {"partition": d.partition, "offset": d.offset, "source": d.source, "ce_type": d.ce_type,
+            "ce_id": d.ce_id, "dossier": d.headers.get("ce_subject", ""),
+            "failed_at": d.headers.get("dlq_failed_at", ""), "error": mask_pii(d.error)}
+
+
+@dlq.command("list")
+def dlq_list(
+    service: str,
+    limit: int = typer.Option(100, help="show at most this many (oldest first)"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per line"),
+    bootstrap: str = BOOTSTRAP,
+) -> None:
+    """Dead-lettered events of SERVICE: offset, source topic/partition/offset, type, id, error."""
+    letters = _letters(service, bootstrap, limit)
+    for d in letters:
+        row = _row(d)
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            error = " ".join(str(row["error"]).split())[:200]
+            typer.echo(f"{d.partition}:{d.offset}  {d.source}  {d.ce_type}  {d.ce_id}  {error}")
+    if not as_json:
+        typer.echo(f"{len(letters)} dead letter(s) on {topics.dlq(service)}", err=True)
+
+
+@dlq.command("redrive")
+def dlq_redrive(
+    service: str,
+    event_id: str = typer.Option(None, "--id", help="the ce_id of the event to re-drive"),
+    everything: bool = typer.Option(False, "--all", help="re-drive every dead letter of SERVICE"),
+    bootstrap: str = BOOTSTRAP,
+) -> None:
+    """Publish dead letters again to their source topic, with their original headers (same ce_id)."""
+    if (event_id is None) == (not everything):
+        raise typer.BadParameter("give exactly one of --id CE_ID and --all")
+    letters = _letters(service, bootstrap)
+    chosen = latest_per_event(d for d in letters if everything or d.ce_id == event_id)
+    if not chosen:
+        typer.echo(f"no dead letter with ce_id {event_id} on {topics.dlq(service)}", err=True)
+        raise typer.Exit(1)
+    sent = asyncio.run(redrive(bootstrap, chosen))
+    for d in sent:
+        typer.echo(f"re-driven {d.ce_id} ({d.ce_type}) to {d.source_topic}")
+    if len(sent) < len(chosen):
+        typer.echo(f"{len(chosen) - len(sent)} letter(s) without a source topic were left", err=True)
+        raise typer.Exit(1)
+
+
+# --- configuration -------------------------------------------------------------------------------------------
+
+
+@app.command("calendar")
+def calendar(year: int, config_dir: Path = CONFIG_DIR) -> None:
+    """Days off of YEAR (holidays, announced days off) and weekend days made working days."""
+    cal = load_calendar(config_dir / "calendar.yaml")
+    typer.echo(f"Days off in {year} ({cal.config.country}, {cal.config.timezone}):")
+    for day, name in cal.days_off(year):
+        typer.echo(f"  {day.isoformat()} {day:%a}  {name}")
+    typer.echo(f"Working weekend days in {year} (ngày làm bù):")
+    for day, name in cal.working_rest_days(year):
+        typer.echo(f"  {day.isoformat()} {day:%a}  {name}")
+
+
+@config.command("check")
+def config_check(config_dir: Path = CONFIG_DIR) -> None:
+    """Load every configuration file as the services do; exit 1 with the first error."""
+    checks = {
+        "catalogue": lambda: _catalogue_summary(config_dir),
+        "calendar": lambda: _calendar_summary(config_dir),
+        "notifications": lambda: _notifications_summary(config_dir),
+    }
+    failed = False
+    for name, check in checks.items():
+        try:
+            typer.echo(f"ok    {name}: {check()}")
+        except Exception as exc:
+            failed = True
+            typer.echo(f"error {name}: {exc}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _catalogue_summary(config_dir: Path) -> str:
+    cat = load_catalogue(config_dir / "agencies.yaml", config_dir / "procedures.yaml")
+    return f"{len(cat.agencies())} agencies, {len(cat.procedures(date.today()))} procedures in force today"
+
+
+def _calendar_summary(config_dir: Path) -> str:
+    cal = load_calendar(config_dir / "calendar.yaml")
+    return f"{cal.config.country} {cal.config.timezone}, {cal.hours_per_day:g} office hours a day"
+
+
+def _notifications_summary(config_dir: Path) -> str:
+    # The notifications service owns the shape of its file; the CLI only asks it to load.
+    loader = importlib.import_module("services.notifications.adapters.config")
+    loader.load_config(config_dir / "notifications.yaml")
+    return "policy, retry, e-mail and SMS settings valid"
+
+
 @app.command("token")
 def token(
-    role: list[str] = typer.Option(..., "--role", help="desk_officer, specialist, department_head, report_viewer, admin"),
+    role: list[str] = typer.Option(
+        ..., "--role", help="desk_officer, specialist, department_head, report_viewer, admin"
+    ),
     agency: str = typer.Option(..., help="the officer's agency e-ID, e.g. 000.00.12.H55"),
     sub: str = typer.Option("dev-officer", help="officer id"),
     name: str = typer.Option("", help="display name"),

@@ -1,7 +1,17 @@
-"""Telemetry shared by the services: metrics registry, tracing, JSON logs with PII masking."""
+"""Telemetry shared by the services: metrics registry, tracing, JSON logs with PII masking, consumer lag."""
 
-from libs.observability.logging import mask_pii, setup_logging
+from libs.observability.context import DossierLogContext, log_context
+from libs.observability.logging import mask_pii, mask_value, setup_logging
 from libs.observability.metrics import PipelineMetrics, new_registry
 from libs.observability.tracing import make_tracer_provider
 
-__all__ = ["PipelineMetrics", "make_tracer_provider", "mask_pii", "new_registry", "setup_logging"]
+__all__ = [
+    "DossierLogContext",
+    "PipelineMetrics",
+    "log_context",
+    "make_tracer_provider",
+    "mask_pii",
+    "mask_value",
+    "new_registry",
+    "setup_logging",
+]

@@ -11,22 +11,50 @@ from typing import Any
 import structlog
 from opentelemetry import trace
 
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
-# Vietnamese mobiles (+84 / 84 / 0 then 9 digits) and 12-digit personal IDs; keep the last digits only.
-_PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(\d{5,6})(\d{3})(?!\d)")
+_LOCAL = r"[A-Za-z0-9._%+!#$&'*/=?^`{|}~-]"
+_EMAIL = re.compile(rf"({_LOCAL}+)(@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?:[A-Za-z]{{2,}}|xn--[A-Za-z0-9-]+))")
+# 12-digit personal IDs (CCCD): keep the last 4 digits.
 _PERSONAL_ID = re.compile(r"(?<!\d)\d{8}(\d{4})(?!\d)")
+# Vietnamese phones: +84 / 84 / 0, then a 9-10 digit national number (mobile / landline), single spaces,
+# dots or dashes allowed between digits (0912 345 678, +84-912-345-678); keep the last 3 digits.
+_PHONE = re.compile(r"(?<![\d.])(?:\+84[ .\-]?|84|0)[1-9](?:[ .\-]?\d){8,9}(?!\d)")
+
+
+def _mask_email(match: re.Match[str]) -> str:
+    local = match.group(1)
+    return (local[0] if len(local) > 1 else "") + "***" + match.group(2)
+
+
+def _mask_phone(match: re.Match[str]) -> str:
+    return "*******" + re.sub(r"\D", "", match.group())[-3:]
 
 
 def mask_pii(text: str) -> str:
-    text = _EMAIL.sub(r"\1***\2", text)
+    """Mask e-mail addresses, personal IDs and phone numbers anywhere in `text`."""
+    text = _EMAIL.sub(_mask_email, text)
     text = _PERSONAL_ID.sub(r"********\1", text)
-    return _PHONE.sub(r"*******\2", text)
+    return _PHONE.sub(_mask_phone, text)
+
+
+# Fields we write ourselves and that are never personal: hex ids would otherwise look like digit runs.
+_NOT_PII = frozenset({"trace_id", "span_id", "timestamp", "level", "service", "logger"})
+
+
+def mask_value(value: Any) -> Any:
+    """`value` with every string inside it masked (mappings, lists and tuples walked; keys kept)."""
+    if isinstance(value, str):
+        return mask_pii(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_value(v) for v in value]
+    return value
 
 
 def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
-        if isinstance(value, str):
-            event[key] = mask_pii(value)
+        if key not in _NOT_PII:
+            event[key] = mask_value(value)
     return event
 
 
@@ -39,10 +67,14 @@ def _trace_ids(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mut
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
-    """Route stdlib and structlog records through one JSON renderer on stderr."""
+    """Route stdlib and structlog records through one JSON renderer on stderr.
+
+    Each line: timestamp, level, logger, event, service, trace_id/span_id (when a span is current) and
+    whatever is bound with structlog.contextvars (the consumer, relay and HTTP bind `dossier`)."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _trace_ids,
         structlog.processors.format_exc_info,
@@ -66,3 +98,9 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings and uncaught exceptions become JSON lines too, not raw text
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+    logging.getLogger("uncaught").critical("uncaught exception", exc_info=(kind, exc, tb))

@@ -1,12 +1,26 @@
-"""OpenTelemetry tracer provider per service; OTLP export only when configured."""
+"""OpenTelemetry tracer provider per service; OTLP export only when configured.
+
+Kafka hops: FastStream's KafkaTelemetryMiddleware puts its producer span in `traceparent`. A batch
+subscriber's own span starts a new trace (it only *links* the messages), so the consumer opens one
+`<topic> process` span per record, child of that record's producer span: one dossier, one trace."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import Link, Span, SpanKind, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+INSTRUMENTATION = "onestop.messaging"
 
 
 def make_tracer_provider(service: str, extra_exporter: SpanExporter | None = None) -> TracerProvider:
@@ -20,3 +34,42 @@ def make_tracer_provider(service: str, extra_exporter: SpanExporter | None = Non
     if extra_exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(extra_exporter))
     return provider
+
+
+def messaging_tracer(provider: trace.TracerProvider | None) -> Tracer:
+    return trace.get_tracer(INSTRUMENTATION, tracer_provider=provider)
+
+
+@contextmanager
+def remote_context(headers: Mapping[str, str]) -> Iterator[None]:
+    """Make the W3C context carried in `headers` current for the block (no span of its own)."""
+    token = otel_context.attach(_PROPAGATOR.extract(dict(headers)))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+@contextmanager
+def consume_span(tracer: Tracer, record: Any, headers: Mapping[str, str]) -> Iterator[Span]:
+    """`<topic> process` (CONSUMER) for one record: child of its producer span, linked to the current
+    (batch) span; current for the block, so events staged meanwhile carry it on."""
+    batch = trace.get_current_span().get_span_context()
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation": "process",
+        "messaging.destination.name": str(record.topic),
+        "messaging.kafka.destination.partition": int(record.partition),
+        "messaging.kafka.message.offset": int(record.offset),
+        "messaging.message.id": headers.get("ce_id", ""),
+        "cloudevents.event_type": headers.get("ce_type", ""),
+        "cloudevents.event_subject": headers.get("ce_subject", ""),
+    }
+    with tracer.start_as_current_span(
+        f"{record.topic} process",
+        context=_PROPAGATOR.extract(dict(headers)),
+        kind=SpanKind.CONSUMER,
+        links=[Link(batch)] if batch.is_valid else None,
+        attributes=attributes,
+    ) as span:
+        yield span

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from libs.clock import ControlledClock
+from libs.observability import DossierLogContext
 from libs.runtime.runtime import Runtime
 
 
@@ -96,6 +97,7 @@ def create_http_app(rt: Runtime, routers: list[APIRouter], title: str, descripti
     app.include_router(ops_router(rt))
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    app.add_middleware(DossierLogContext)  # log lines of a request about one dossier carry its code
     Instrumentator(registry=rt.registry, excluded_handlers=["/metrics"]).instrument(app)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=rt.tracer_provider, excluded_urls="metrics,healthz")
     return app

@@ -21,6 +21,7 @@ from libs.db import make_engine, make_session_factory, upgrade
 from libs.messaging import EventConsumer, OutboxRelay, ensure_topics, make_broker
 from libs.messaging.tables import inbox_table, outbox_table
 from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
+from libs.observability.lag import ConsumerLagMonitor, consumer_groups
 from libs.settings import CommonSettings, ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ class Runtime:
         loops = list(self.loops)
         if self.relay is not None and self.settings.relay_enabled:
             loops.append(self.relay.run)
+        if self.consumer is not None:
+            lag = ConsumerLagMonitor(
+                self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag
+            )
+            loops.append(lag.run)
         self._tasks = [asyncio.create_task(loop(), name=f"{self.name}:{loop.__name__}") for loop in loops]
 
     async def stop(self) -> None:
@@ -114,7 +120,7 @@ def build_runtime(
             raise ValueError(f"{name} consumes events but its metadata has no inbox table")
         rt.consumer = EventConsumer(
             service=name, broker=broker, sessions=sessions, inbox=rt.inbox, metrics=metrics,
-            dlq_topic=rt.dlq_topic, after_commit=rt.wake_relay,
+            dlq_topic=rt.dlq_topic, after_commit=rt.wake_relay, tracer_provider=tracer_provider,
         )
     return rt
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "processing", "notifications", "reporting")
-BASE_PORT = 18000
+BASE_PORT = int(os.environ.get("ONESTOP_E2E_BASE_PORT", "18000"))  # services on BASE_PORT + 1 … + 4
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Stack:
     db_urls: dict[str, str]
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Raw personal data the tests posted; none of it may appear in any service log (checked at the end).
+    sensitive: set[str] = field(default_factory=set)
 
     @staticmethod
     def port(service: str) -> int:
@@ -49,6 +52,8 @@ class Stack:
         }
 
     def start(self, service: str, overrides: dict[str, str] | None = None) -> None:
+        if _listening(self.port(service)):  # else /readyz would be answered by someone else's process
+            raise RuntimeError(f"port {self.port(service)} for {service} is taken (another stack or bench running?)")
         self.log(service).parent.mkdir(parents=True, exist_ok=True)
         out = self.log(service).open("ab")
         self.procs[service] = subprocess.Popen(
@@ -93,11 +98,28 @@ class Stack:
             r.raise_for_status()
             return str(r.json()["now"])
 
+    def logs_containing(self, values: set[str]) -> dict[str, list[str]]:
+        """{log file: the values found in it} over every service log of this run."""
+        found: dict[str, list[str]] = {}
+        for path in sorted((self.run_dir / "logs").glob("*.log")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if hits := sorted(v for v in values if v in text):
+                found[path.name] = hits
+        return found
+
     async def start_all(self) -> None:
         for service in SERVICES:
             self.start(service)
         for service in SERVICES:
             await self.wait_ready(service)
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 async def eventually(check, timeout: float = 10.0, interval: float = 0.2):  # type: ignore[no-untyped-def]

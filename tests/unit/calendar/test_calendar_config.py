@@ -66,7 +66,9 @@ def test_config_errors_name_the_field(data: dict[str, object], field: str) -> No
 
 
 def test_custom_periods_change_the_working_day_length() -> None:
-    cal = WorkCalendar(CalendarConfig.model_validate({"office_periods": [{"start": "08:00", "end": "12:00"}]}))
+    cal = WorkCalendar(
+        CalendarConfig.model_validate({"office_periods": [{"start": "08:00", "end": "12:00"}]})
+    )
     assert cal.hours_per_day == 4
     received = datetime(2026, 3, 2, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))  # Monday
     due = cal.due(received, TimeLimit(1, LimitUnit.WORKING_DAYS), cutoff=False)

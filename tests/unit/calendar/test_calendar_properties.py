@@ -35,7 +35,9 @@ def test_due_is_monotone_in_receipt_time(a: datetime, b: datetime, limit: TimeLi
 
 
 @given(moments, st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=30)), limits, st.booleans())
-def test_due_is_monotone_for_close_receipts(a: datetime, gap: timedelta, limit: TimeLimit, cutoff: bool) -> None:
+def test_due_is_monotone_for_close_receipts(
+    a: datetime, gap: timedelta, limit: TimeLimit, cutoff: bool
+) -> None:
     # Independent pairs rarely straddle 11:30, 15:00 or 17:00; nearby pairs do.
     assert CAL.due(a, limit, cutoff) <= CAL.due(a + gap, limit, cutoff)
 
