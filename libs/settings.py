@@ -27,6 +27,10 @@ class CommonSettings(BaseSettings):
     def clock_file(self) -> Path:
         return self.run_dir / "clock.json"
 
+    def config_file(self, name: str) -> Path:
+        """A file of the dated configuration (catalogue, calendar, notices) under ONESTOP_CONFIG_DIR."""
+        return self.config_dir / name
+
 
 class ServiceSettings(BaseSettings):
     """Per-service settings; subclasses set env_prefix and the default port."""
@@ -37,6 +41,10 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     database_url: str | None = None  # postgresql+asyncpg://… ; default: a SQLite file per service
     relay_enabled: bool = True
+    consumer_group: str = ""  # default onestop-<service>; separate stacks on one broker need their own
+
+    def group(self, service: str) -> str:
+        return self.consumer_group or f"onestop-{service}"
 
     def db_url(self, service: str, common: CommonSettings) -> str:
         if self.database_url:

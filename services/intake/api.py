@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -240,6 +241,7 @@ async def _document(template: str, context: dict[str, Any], fmt: str, filename: 
 
 
 def _created(response: Response, row: DossierRow, created: bool) -> DossierOut:
+    structlog.contextvars.bind_contextvars(dossier=row.code)  # the code exists only from here on
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

@@ -36,7 +36,9 @@ def create_app() -> FastAPI:
         "onestop_dossiers_received", "Dossiers received at the desk",
         ["service", "agency", "procedure", "channel"], registry=rt.registry,
     )
-    desk = Desk(rt, load_catalogue(), load_calendar(), received)
+    cfg = rt.common.config_file
+    catalogue = load_catalogue(cfg("agencies.yaml"), cfg("procedures.yaml"))
+    desk = Desk(rt, catalogue, load_calendar(cfg("calendar.yaml")), received)
     settings: IntakeSettings = rt.settings  # type: ignore[assignment]
     app = create_http_app(
         rt, [api.router(), api.public_router()], "OneStop intake",

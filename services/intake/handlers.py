@@ -20,4 +20,4 @@ def register(rt: Runtime) -> None:
 
     for event_class in CASE_EVENTS:
         rt.consumer.on(event_class)(on_case_event)
-    rt.consumer.subscribe([topics.PROCESSING], group_id="onestop-intake")
+    rt.consumer.subscribe([topics.PROCESSING], group_id=rt.settings.group(rt.name))
