@@ -1,20 +1,38 @@
-"""HTTP routes of processing: work queues and case details for officers."""
+"""HTTP routes of processing: officers' work queues, case details with the control slip, and case actions.
+
+Every route needs an officer token (401) with an officer role (403) and sees only cases its agency
+holds, received or is competent for; any other case answers 404 exactly like a missing one."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from sqlmodel import col, select
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from pydantic import AwareDatetime
 
-from libs.runtime import Runtime
-from services.processing.store import CaseRow
+from libs.auth import Officer
+from libs.auth.fastapi import require
+from services.processing.actions import Action, _Action
+from services.processing.domain import CaseState, DomainError
+from services.processing.service import ActionForbidden, CaseNotFound, Workflow
+from services.processing.store import ConcurrentUpdate
+
+OFFICER = require("specialist", "department_head", "desk_officer", "admin")
+CurrentOfficer = Annotated[Officer, Depends(OFFICER)]
 
 
-def _rt(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
+def _workflow(request: Request) -> Workflow:
+    workflow: Workflow = request.app.state.workflow
+    return workflow
+
+
+def _state(value: str) -> int:
+    """A state as its DVCQG code ("4") or its name ("processing")."""
+    try:
+        return int(CaseState(int(value))) if value.isdigit() else int(CaseState[value.upper()])
+    except (KeyError, ValueError) as exc:
+        names = ", ".join(f"{s.value}/{s.name.lower()}" for s in CaseState)
+        raise HTTPException(422, f"unknown state {value!r}; use one of {names}") from exc
 
 
 def router() -> APIRouter:
@@ -23,32 +41,42 @@ def router() -> APIRouter:
     @r.get("/cases")
     async def list_cases(
         request: Request,
-        agency: str | None = None,
-        state: str | None = None,
-        due_before: datetime | None = None,
-        limit: int = Query(100, le=1000),
+        officer: CurrentOfficer,
+        state: Annotated[list[str] | None, Query(description="state code or name; repeatable")] = None,
+        due_before: AwareDatetime | None = None,
+        agency: Annotated[str | None, Query(description="must be the officer's own agency")] = None,
+        held: Annotated[bool, Query(description="only cases the agency holds now (its work queue)")] = False,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
     ) -> list[dict[str, Any]]:
-        query = select(CaseRow).order_by(col(CaseRow.appointment_at)).limit(limit)
-        if agency:
-            query = query.where(CaseRow.holder_agency == agency)
-        if state:
-            query = query.where(CaseRow.state == state)
-        if due_before:
-            query = query.where(col(CaseRow.appointment_at) < due_before)
-        async with _rt(request).sessions() as session:
-            rows = (await session.exec(query)).all()
-        return [_view(row) for row in rows]
+        if agency is not None and agency != officer.agency:
+            raise HTTPException(403, f"officers of {officer.agency} see only their own agency's cases")
+        return await _workflow(request).search(
+            officer.agency, states=[_state(s) for s in state or []], due_before=due_before, held_only=held,
+            limit=limit, offset=offset,
+        )
 
     @r.get("/cases/{code}")
-    async def get_case(request: Request, code: str) -> dict[str, Any]:
-        async with _rt(request).sessions() as session:
-            row = (await session.exec(select(CaseRow).where(CaseRow.code == code))).first()
-        if row is None:
-            raise HTTPException(404, f"no case with code {code}")
-        return _view(row)
+    async def get_case(request: Request, officer: CurrentOfficer, code: str) -> dict[str, Any]:
+        try:
+            return await _workflow(request).view(code, officer.agency)
+        except CaseNotFound as exc:
+            raise HTTPException(404, f"no case with code {code}") from exc
+
+    @r.post("/cases/{code}/actions")
+    async def act(
+        request: Request, officer: CurrentOfficer, code: str, action: Annotated[Action, Body()]
+    ) -> dict[str, Any]:
+        body: _Action = action
+        try:
+            return await _workflow(request).act(code, officer, body)
+        except CaseNotFound as exc:
+            raise HTTPException(404, f"no case with code {code}") from exc
+        except ActionForbidden as exc:
+            raise HTTPException(403, str(exc)) from exc
+        except DomainError as exc:
+            raise HTTPException(409, exc.reason) from exc
+        except ConcurrentUpdate as exc:
+            raise HTTPException(409, str(exc)) from exc
 
     return r
-
-
-def _view(row: CaseRow) -> dict[str, Any]:
-    return row.model_dump(mode="json", exclude={"data"})

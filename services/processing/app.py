@@ -1,14 +1,17 @@
-"""Processing (the workflow): wires settings, database, Kafka, telemetry and HTTP."""
+"""Processing (the workflow): wires settings, calendar, database, Kafka, the deadline sweep, telemetry and HTTP."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI
+from prometheus_client import Counter
 
+from libs.calendar import load_calendar
 from libs.contracts import topics
 from libs.runtime import Runtime, build_runtime, create_http_app
 from services.processing import api, handlers
+from services.processing.service import Workflow
 from services.processing.settings import ProcessingSettings
 from services.processing.store import metadata
 
@@ -16,15 +19,27 @@ NAME = "processing"
 Settings = ProcessingSettings
 
 
-def build() -> Runtime:
+def assemble(settings: ProcessingSettings | None = None) -> tuple[Runtime, Workflow]:
+    settings = settings or Settings()
     rt = build_runtime(
-        NAME, Settings(), metadata, Path(__file__).parent / "migrations",
+        NAME, settings, metadata, Path(__file__).parent / "migrations",
         produces=topics.PROCESSING, consumes=[topics.INTAKE],
     )
-    handlers.register(rt)
-    return rt
+    events_total = Counter(
+        "onestop_case_events", "Case events emitted by processing", ["service", "type"], registry=rt.registry
+    )
+    workflow = Workflow(rt, load_calendar(rt.common.config_file("calendar.yaml")), settings, events_total)
+    handlers.register(rt, workflow)
+    rt.loops.append(workflow.run_sweeps)
+    return rt, workflow
+
+
+def build() -> Runtime:
+    return assemble()[0]
 
 
 def create_app() -> FastAPI:
-    rt = build()
-    return create_http_app(rt, [api.router()], "OneStop processing", "Workflow: cases, steps, deadlines.")
+    rt, workflow = assemble()
+    app = create_http_app(rt, [api.router()], "OneStop processing", "Workflow: cases, steps, deadlines.")
+    app.state.workflow = workflow
+    return app

@@ -1,36 +1,198 @@
-"""Service layer: turns a received dossier into an open case and the event that announces it."""
+"""Service layer of processing: load a case, run one domain command, persist it with its events and outbox rows.
+
+Every change is one transaction: the case row (version-checked, row-locked on PostgreSQL), the appended
+`case_events` rows and the outbox rows commit together or not at all."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
+from prometheus_client import Counter
+
+from libs.auth import ROLES, Officer
+from libs.calendar import WorkCalendar
+from libs.contracts import REGISTRY
 from libs.contracts.intake import DossierReceived
-from libs.contracts.processing import CaseOpened
-from services.processing.store import CaseRow
+from libs.contracts.processing import contract_type
+from libs.messaging import enqueue
+from libs.runtime import Runtime
+from services.processing import store, views
+from services.processing.actions import Acknowledge, _Action
+from services.processing.domain import Case, CaseEvent, DomainError, can_act, sweep
+from services.processing.settings import ProcessingSettings
+from services.processing.store import AsyncSession, CaseRow
 
-OPEN_STATE = "received"  # Được tiếp nhận: waiting for assignment
+log = logging.getLogger(__name__)
+
+Command = Callable[[Case, datetime], list[CaseEvent]]
 
 
-def open_case(event: DossierReceived, now: datetime) -> tuple[CaseRow, CaseOpened]:
-    first_owner = event.procedure.steps[0].owner if event.procedure.steps else "receiving"
-    holder = event.receiving_agency if first_owner == "receiving" else event.procedure.competent_agency
-    row = CaseRow(
-        dossier_id=event.dossier_id,
-        code=event.code,
-        procedure_code=event.procedure.code,
-        receiving_agency=event.receiving_agency,
-        competent_agency=event.procedure.competent_agency,
-        holder_agency=holder,
-        state=OPEN_STATE,
-        appointment_at=event.appointment_at,
-        opened_at=now,
-        updated_at=now,
-        data={"procedure": event.procedure.model_dump(mode="json")},
-    )
-    opened = CaseOpened(
-        dossier_id=event.dossier_id, code=event.code, actor="system", agency=holder, at=now, state=2,
-        procedure_code=event.procedure.code, received_at=event.received_at, appointment_at=event.appointment_at,
-        receiving_agency=event.receiving_agency, competent_agency=event.procedure.competent_agency,
-        supplement_policy=event.procedure.supplement_policy, total_hours=0.0,
-    )
-    return row, opened
+class CaseNotFound(Exception):
+    """No such case, or one the officer's agency has no part in (the same answer, so nothing leaks)."""
+
+
+class ActionForbidden(Exception):
+    """The officer's agency or roles may not take this action on this case."""
+
+
+def visible_to(row: CaseRow, agency: str) -> bool:
+    return agency in (row.holder_agency, row.receiving_agency, row.competent_agency)
+
+
+def effective_roles(officer: Officer) -> frozenset[str]:
+    """An admin holds every role (as in `Officer.has`), still only within its own agency."""
+    return ROLES if "admin" in officer.roles else officer.roles
+
+
+@dataclass
+class Workflow:
+    rt: Runtime
+    calendar: WorkCalendar
+    settings: ProcessingSettings
+    events_total: Counter
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def load(self, row: CaseRow) -> Case:
+        return Case.from_dict(row.data, self.calendar)
+
+    async def view(self, code: str, agency: str) -> dict[str, Any]:
+        async with self.rt.sessions() as session:
+            row = await store.get(session, code)
+            if row is None or not visible_to(row, agency):
+                raise CaseNotFound(code)
+            return views.detail(row, self.load(row), await store.events_of(session, row.dossier_id))
+
+    async def search(self, agency: str, **filters: Any) -> list[dict[str, Any]]:
+        async with self.rt.sessions() as session:
+            return [views.summary(row) for row in await store.search(session, agency, **filters)]
+
+    # --- officers ------------------------------------------------------------------------------
+
+    async def act(self, code: str, officer: Officer, action: _Action) -> dict[str, Any]:
+        """Check, run and persist one officer action; any refusal leaves the case untouched."""
+        async with self.rt.sessions() as session, session.begin():
+            row = await store.lock(session, code=code)
+            if row is None or not visible_to(row, officer.agency):
+                raise CaseNotFound(code)
+            case = self.load(row)
+            # "Nothing waits for acknowledgement" is a state conflict (409 from the command), not a 403.
+            if not (isinstance(action, Acknowledge) and case.pending_handoff is None):
+                permission = can_act(case, action.domain, officer.agency, effective_roles(officer))
+                if not permission:
+                    raise ActionForbidden(permission.reason)
+            now = self.rt.clock.now()
+            events = action.run(case, officer.sub, now)
+            await self._persist(session, row, case, events, now)
+            await session.refresh(row)
+            view = views.detail(row, case, await store.events_of(session, row.dossier_id))
+        self._committed(events)
+        return view
+
+    # --- events from the desk (called inside the consumer's transaction) -----------------------
+
+    async def open_case(self, session: AsyncSession, event: DossierReceived) -> list[CaseEvent]:
+        """Open the case of a received dossier; nothing when it is open already (a re-sent receipt)."""
+        if await store.exists(session, event.dossier_id):
+            return []
+        now = self.rt.clock.now()
+        case, events = Case.open(
+            dossier_id=str(event.dossier_id), code=event.code, procedure=event.procedure.model_dump(mode="json"),
+            receiving_agency=event.receiving_agency, received_at=event.received_at, now=now,
+            calendar=self.calendar, competent_agency=event.procedure.competent_agency,
+            appointment_at=event.appointment_at,
+        )
+        session.add(store.new_row(case, now, event_seq=len(events)))
+        await session.flush()
+        await self._emit(session, UUID(case.dossier_id), 0, events, now)
+        self._count(events)
+        return events
+
+    async def apply(self, session: AsyncSession, dossier_id: UUID, command: Command) -> list[CaseEvent]:
+        """Run a desk-relayed command; a DomainError propagates (the consumer dead-letters the event)."""
+        row = await store.lock(session, dossier_id=dossier_id)
+        if row is None:
+            raise DomainError(f"no case for dossier {dossier_id}: its receipt was never processed")
+        case = self.load(row)
+        now = self.rt.clock.now()
+        events = command(case, now)
+        await self._persist(session, row, case, events, now)
+        self._count(events)
+        return events
+
+    # --- the deadline sweep ----------------------------------------------------------------------
+
+    async def run_sweeps(self) -> None:
+        """A Runtime loop: sweep every `sweep_seconds`; a failed sweep is logged and simply runs again."""
+        while True:
+            try:
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deadline sweep failed; will run again")
+            await asyncio.sleep(self.settings.sweep_seconds)
+
+    async def sweep_once(self) -> list[CaseEvent]:
+        """Check every open case near its deadline (or with an unacknowledged hand-over), a page at a time.
+
+        Flags and events commit together, so a warning is raised once however often (or in however many
+        processes) the sweep runs; a crash before the commit only means the next sweep raises it."""
+        now = self.rt.clock.now()
+        horizon = self.calendar.add_working_hours(now, self.settings.due_soon_hours) + timedelta(days=1)
+        after: tuple[datetime, UUID] | None = None
+        raised: list[CaseEvent] = []
+        while True:
+            async with self.rt.sessions() as session, session.begin():
+                rows = await store.sweep_page(session, now, horizon, after, self.settings.sweep_page_size)
+                page = await self._sweep_page(session, rows, now)
+            self._committed(page)
+            raised += page
+            if len(rows) < self.settings.sweep_page_size:
+                return raised
+            after = (rows[-1].appointment_at, rows[-1].dossier_id)
+
+    async def _sweep_page(self, session: AsyncSession, rows: list[CaseRow], now: datetime) -> list[CaseEvent]:
+        cases = {row.dossier_id: (row, self.load(row)) for row in rows}
+        events = sweep([case for _, case in cases.values()], now, self.calendar, self.settings.due_soon_hours)
+        for dossier_id, (row, case) in cases.items():
+            mine = [e for e in events if e.dossier_id == str(dossier_id)]
+            if mine:
+                await self._persist(session, row, case, mine, now)
+        return events
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    async def _persist(
+        self, session: AsyncSession, row: CaseRow, case: Case, events: list[CaseEvent], now: datetime
+    ) -> None:
+        first = row.event_seq  # read before the save: the version check comes first, then the appends
+        await store.save(session, row, case, now, event_seq=first + len(events))
+        await self._emit(session, row.dossier_id, first, events, now)
+
+    async def _emit(
+        self, session: AsyncSession, dossier_id: UUID, seq: int, events: Iterable[CaseEvent], now: datetime
+    ) -> int:
+        """Each domain event → its contract event in the outbox, and a row of the case's event log."""
+        assert self.rt.outbox is not None
+        staged: list[tuple[CaseEvent, str]] = []
+        for event in events:
+            contract = REGISTRY[contract_type(event.type)].model_validate(event.to_dict())
+            envelope = await enqueue(session, self.rt.outbox, contract, now)
+            staged.append((event, envelope.id))
+        return await store.append_events(session, dossier_id, seq, staged)
+
+    def _count(self, events: Iterable[CaseEvent]) -> None:
+        for event in events:
+            self.events_total.labels(self.rt.name, event.type).inc()
+
+    def _committed(self, events: list[CaseEvent]) -> None:
+        if events:
+            self._count(events)
+            self.rt.wake_relay()

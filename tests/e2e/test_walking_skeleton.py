@@ -81,7 +81,7 @@ async def test_one_dossier_reaches_every_service(stack: Stack) -> None:
 
         await eventually(lambda: _counted(client, stack, before + 1), timeout=10)
         case = await eventually(lambda: case_of(client, stack, code))
-        assert case["state"] == "received" and case["receiving_agency"] == WARD
+        assert case["state"] == 2 and case["state_name"] == "received" and case["receiving_agency"] == WARD
         notices = await eventually(lambda: notices_of(client, stack, code))
         assert {n["channel"] for n in notices} == {"sms", "email"}
         assert all(n["status"] in {"created", "sending", "delivered"} for n in notices)
