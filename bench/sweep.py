@@ -108,7 +108,9 @@ async def main(n: int) -> None:
         ("all overdue at once: s (events)", f"{worst:.3f} ({worst_events})"),
     ]
     print(table("overdue sweep", rows))
-    print(f"wrote {write('sweep', {'cases': n, 'normal_s': normal, 'normal_events': normal_events, 'again_s': again, 'again_events': again_events, 'all_overdue_s': worst, 'all_overdue_events': worst_events})}")
+    figures = {"cases": n, "normal_s": normal, "normal_events": normal_events, "again_s": again,
+               "again_events": again_events, "all_overdue_s": worst, "all_overdue_events": worst_events}
+    print(f"wrote {write('sweep', figures)}")
 
 
 if __name__ == "__main__":
