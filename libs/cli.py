@@ -198,5 +198,20 @@ def token(
     typer.echo(issue_token(sub, role, agency, CommonSettings().jwt_secret, name=name, ttl_seconds=hours * 3600))
 
 
+@app.command("rebuild")
+def rebuild(
+    service: str,
+    no_swap: bool = typer.Option(False, "--no-swap", help="build the new generation but keep serving the old"),
+    batch: int | None = typer.Option(None, help="records per transaction while replaying"),
+    grace: float | None = typer.Option(None, help="seconds before the old generation's tables are dropped"),
+) -> None:
+    """Rebuild a service's read model from offset 0 into a fresh generation and swap it in (reporting)."""
+    if service != "reporting":
+        raise typer.BadParameter("only reporting has a rebuildable read model")
+    argv = (["--no-swap"] if no_swap else []) + (["--batch", str(batch)] if batch else [])
+    argv += ["--grace", str(grace)] if grace is not None else []
+    raise typer.Exit(importlib.import_module("services.reporting.rebuild").main(argv))
+
+
 if __name__ == "__main__":
     app()

@@ -4,7 +4,16 @@ No I/O and no framework imports; the service layer fills `FactRow`s from events 
 """
 
 from .facts import FactRow
-from .form06 import Form06, Form06Counts, Form06Line, Form06Row, Form06Section, IdentityError, form06
+from .form06 import (
+    Form06,
+    Form06Counts,
+    Form06Line,
+    Form06Row,
+    Form06Section,
+    IdentityError,
+    form06,
+    form06_from_groups,
+)
 from .indicators import Indicators, ProcedureTime, indicators
 from .measures import Elapsed, Rate, calendar_hours
 from .review import ProcedureReview, procedure_review
@@ -30,6 +39,7 @@ __all__ = [
     "Score",
     "calendar_hours",
     "form06",
+    "form06_from_groups",
     "indicators",
     "procedure_review",
 ]

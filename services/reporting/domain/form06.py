@@ -6,7 +6,7 @@ period's report never changes afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
@@ -143,7 +143,17 @@ def form06(facts: Iterable[FactRow], agencies: set[str], period_from: datetime, 
     counter = _Counter(rules, period_from, cutoff)
     for fact in rules.select(facts, agencies):
         counter.add(fact)
-    sections = tuple(_section(level, counter.groups) for level in _levels(counter.groups))
+    return form06_from_groups(counter.groups, agencies, period_from, period_to, as_of, rules)
+
+
+def form06_from_groups(groups: Mapping[tuple[str, str], Sequence[int]], agencies: set[str] | frozenset[str],
+                       period_from: datetime, period_to: datetime, as_of: datetime | None = None,
+                       rules: CountingRules = CountingRules()) -> Form06:
+    """Assemble the form from counts per (level, field): cols 3..13 then late with apology (12 values),
+    e.g. counted by a database; groups whose counts are all zero are left out, as `form06` never has them."""
+    cutoff = report_cutoff(period_from, period_to, as_of)
+    kept = {key: list(slots) for key, slots in groups.items() if any(slots)}
+    sections = tuple(_section(level, kept) for level in _levels(kept))
     return Form06(period_from, period_to, as_of, cutoff, frozenset(agencies), rules, sections,
                   _total(section.counts for section in sections))
 
