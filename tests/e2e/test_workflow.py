@@ -115,6 +115,22 @@ async def at_the_desk(client: httpx.AsyncClient, stack: Stack, code: str, move: 
     await eventually(attempt, timeout=15)
 
 
+# The citizen's look-up from an address of its own (uvicorn trusts X-Forwarded-For from localhost), so the
+# per-address rate limit other tests exercise does not throttle this one.
+CITIZEN = {"X-Forwarded-For": "198.51.100.23"}
+ID_LAST4 = "1234"  # of the applicant's personal ID 019090001234
+
+
+async def looked_up(client: httpx.AsyncClient, stack: Stack, code: str, state: int) -> Any:
+    """The citizen's look-up once intake (which follows processing's events) shows `state`."""
+    r = await client.get(f"{stack.url('intake')}/api/v1/public/lookup", params={"code": code, "id_last4": ID_LAST4},
+                         headers=CITIZEN)
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert "Trần Văn Bình" not in r.text and "019090001234" not in r.text and "0912345678" not in r.text
+    return view if view["state_code"] == state else None
+
+
 async def in_state(client: httpx.AsyncClient, stack: Stack, code: str, state: int) -> Any:
     view = await case(client, stack, code)
     return view if view and view["state"] == state else None
@@ -125,17 +141,26 @@ async def test_ward_to_city_and_back_with_the_control_slip(client: httpx.AsyncCl
     code, dossier_id = dossier["code"], UUID(dossier["id"])  # intake's endpoints publish the desk's moves
     seen: list[tuple[int, str | None]] = []
 
+    looked: list[int] = []
+
     def saw(view: dict[str, Any]) -> dict[str, Any]:
         seen.append((view["state"], view["sub_state"]))
         return view
 
+    async def citizen_sees(state: int) -> None:
+        view = await eventually(lambda: looked_up(client, stack, code, state), timeout=15)
+        assert view["appointment_at"] and view["procedure_name"]
+        looked.append(state)
+
     view = saw(await case(client, stack, code))
     assert (view["state"], view["holder_agency"], view["competent_agency"]) == (2, WARD, LAND_OFFICE)
+    await citizen_sees(2)
     assert view["current_step"] == "receive" and view["steps"][0]["status"] == "active"
 
     # The ward desk finishes the receipt and sends the dossier to the land office (liên thông).
     view = saw(await ok(client, stack, code, WARD_DESK, "transfer", note="đủ hồ sơ"))
     assert (view["state"], view["holder_agency"], view["handoffs"][-1]["pending"]) == (4, LAND_OFFICE, True)
+    await citizen_sees(4)
     queue = await client.get(f"{stack.url('processing')}/api/v1/cases", params={"held": "true", "state": "4"},
                              headers=CITY_HEAD)
     assert code in [c["code"] for c in queue.json()]
@@ -153,14 +178,17 @@ async def test_ward_to_city_and_back_with_the_control_slip(client: httpx.AsyncCl
     view = saw(await ok(client, stack, code, CITY_SPEC, "request-supplement",
                         items=["Bản sao CCCD của bên nhận"], reason="Thiếu giấy tờ tùy thân"))
     assert (view["state"], view["sub_state"]) == (5, "one_stop_supplement")
+    await citizen_sees(5)
     await at_the_desk(client, stack, code, "supplements",
                       {"documents": [{"name": "Bản sao CCCD của bên nhận", "digitised": True}]})
     view = saw(await eventually(lambda: in_state(client, stack, code, 4), timeout=15))
+    await citizen_sees(4)
 
     for headers in (CITY_SPEC, CITY_HEAD):  # review, head of division
         view = saw(await ok(client, stack, code, headers, "complete-step"))
     view = saw(await ok(client, stack, code, CITY_HEAD, "approve", note="Đủ điều kiện", electronic=True))
     assert (view["state"], view["sub_state"], view["outcome"]) == (9, "result_available", "approved")
+    await citizen_sees(9)
     view = saw(await ok(client, stack, code, CITY_SPEC, "return", note="chuyển kết quả về phường"))
     assert (view["holder_agency"], view["sub_state"]) == (WARD, "awaiting_confirmation")
     view = saw(await ok(client, stack, code, WARD_DESK, "acknowledge"))
@@ -169,6 +197,16 @@ async def test_ward_to_city_and_back_with_the_control_slip(client: httpx.AsyncCl
     await at_the_desk(client, stack, code, "handover", {"method": "in_person"})
     view = saw(await eventually(lambda: in_state(client, stack, code, 10), timeout=15))
     assert view["closed_at"] and view["steps"][-1]["status"] == "done"
+    await citizen_sees(10)
+    assert looked == [2, 4, 5, 4, 9, 10]
+
+    # The citizen rates the service once, at the desk; a second rating is refused.
+    rating_url = f"{stack.url('intake')}/api/v1/dossiers/{code}/rating"
+    r = await client.post(rating_url, json={"rating": 5, "comment": "Nhanh, tận tình"}, headers=WARD_DESK)
+    assert r.status_code == 201 and r.json()["rating"] == 5, r.text
+    again = await client.post(rating_url, json={"rating": 1}, headers=WARD_DESK)
+    assert again.status_code == 409
+    assert (await looked_up(client, stack, code, 10))["rated"] is True
 
     def runs(states: list[int]) -> list[int]:
         return [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]

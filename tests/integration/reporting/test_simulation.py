@@ -1,4 +1,4 @@
-"""A seeded simulation of a ward desk — four months, ~1,500 dossiers with Tết and the 30/4 holidays, city
+"""A seeded simulation of a ward desk — four months, ~3,000 dossiers with Tết and the 30/4 holidays, city
 transfers, supplement waits, apologies, late results, withdrawals and stops — published to Kafka and
 consumed by the reporting service in-process. Every Form 06 cell, counted both ways (rollups + SQL and
 the domain over fact rows), must equal a count made straight from the simulation's lifecycles; a closed
@@ -41,8 +41,8 @@ def period(first: date, last: date, as_of: datetime | None = None) -> Period:
 
 @pytest.fixture(scope="module")
 def sim() -> list[SimDossier]:
-    dossiers = on_working_days(simulate(2024, months=4, per_day=(12, 24)), load_calendar())
-    assert len(dossiers) > 1200
+    dossiers = on_working_days(simulate(2024, months=4, per_day=(28, 48)), load_calendar())
+    assert len(dossiers) > 2500  # "a few thousand dossiers over several months"
     return dossiers
 
 
