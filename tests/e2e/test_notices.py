@@ -254,3 +254,62 @@ async def test_template_preview(stack: Stack) -> None:
         assert mail["subject"] and "<html" in mail["html"].lower()
         assert (await client.get(f"{url}/birthday/preview")).status_code == 404
         assert (await client.get(f"{url}/received/preview", params={"channel": "zalo"})).status_code == 404
+
+
+async def test_a_real_ward_to_city_lifecycle_sends_exactly_the_expected_notices(
+    stack: Stack, channels: Channels
+) -> None:
+    """No hand-made events here: the desk, the real workflow service and the desk again drive the dossier,
+    and the citizen gets exactly received, transferred, supplement requested and result ready — by SMS and
+    by e-mail, once each (the hand-over in person sends nothing)."""
+    from tests.e2e import test_workflow as wf
+
+    ch = channels
+    email, phone = f"lc-{secrets.token_hex(4)}@example.vn", f"0913{secrets.randbelow(10**6):06d}"
+    ch.sensitive |= {email, phone, "+84" + phone[1:]}
+    body = {"procedure_code": wf.LAND, "channel": "in_person", "receiving_agency": WARD,
+            "applicant": {"full_name": "Trần Văn Bình", "personal_id": "019090001234", "phone": phone,
+                          "email": email},
+            "documents": [{"name": "Đơn đăng ký biến động đất đai", "digitised": True}]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(f"{stack.url('intake')}/api/v1/dossiers", json=body, headers=wf.WARD_DESK)
+        assert r.status_code == 201, r.text
+        code, dossier_id = r.json()["code"], r.json()["id"]
+        await eventually(lambda: wf.case(client, stack, code), timeout=15)
+        await wf.ok(client, stack, code, wf.WARD_DESK, "transfer")
+        await wf.ok(client, stack, code, wf.CITY_HEAD, "acknowledge")
+        await wf.ok(client, stack, code, wf.CITY_HEAD, "assign", officer="city-spec", step_code="review")
+        await wf.ok(client, stack, code, wf.CITY_HEAD, "complete-step")
+        await wf.ok(client, stack, code, wf.CITY_SPEC, "request-supplement", items=["Bản sao sổ đỏ"],
+                    reason="Thiếu bản sao")
+        await wf.at_the_desk(client, stack, code, "supplements", {"documents": [{"name": "Bản sao sổ đỏ"}]})
+        await eventually(lambda: wf.in_state(client, stack, code, 4), timeout=15)
+        for officer in (wf.CITY_SPEC, wf.CITY_HEAD):  # review, head of division
+            await wf.ok(client, stack, code, officer, "complete-step")
+        await wf.ok(client, stack, code, wf.CITY_HEAD, "approve")
+        await wf.ok(client, stack, code, wf.CITY_SPEC, "return")
+        await wf.ok(client, stack, code, wf.WARD_DESK, "acknowledge")
+        await wf.at_the_desk(client, stack, code, "handover", {"method": "in_person"})
+        await eventually(lambda: wf.in_state(client, stack, code, 10), timeout=15)
+
+    await eventually(lambda: _have(len(ch.sms_of(dossier_id)) >= 4 and len(ch.mail_to(email)) >= 4), timeout=20)
+    await asyncio.sleep(2)  # anything extra (a duplicate, an unwanted kind) would arrive by now
+    sms = sorted(m.text for m in ch.sms_of(dossier_id))
+    assert len(sms) == 4, sms
+    assert [t.split(". ")[0] for t in sms] == sorted([
+        f"Ho so {code} da duoc tiep nhan",
+        f"Ho so {code} da duoc chuyen co quan co tham quyen giai quyet",
+        f"Ho so {code} can bo sung: Ban sao so do",
+        f"Ho so {code} da co ket qua",
+    ])
+    assert all(m.to == "+84" + phone[1:] for m in ch.sms_of(dossier_id))
+    subjects = sorted(str(m["Subject"]) for m in ch.mail_to(email))
+    assert subjects == sorted(f"[{code}] {s}" for s in (
+        "Xác nhận tiếp nhận hồ sơ và hẹn trả kết quả", "Hồ sơ đã được chuyển đến cơ quan có thẩm quyền",
+        "Yêu cầu bổ sung, hoàn thiện hồ sơ", "Mời nhận kết quả giải quyết hồ sơ",
+    ))
+    assert len({m["Message-ID"] for m in ch.mail_to(email)}) == 4
+
+
+async def _have(condition: bool) -> bool:
+    return condition
