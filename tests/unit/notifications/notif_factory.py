@@ -110,6 +110,10 @@ async def commit_at_end(bootstrap: str, group_id: str, topic_names: tuple[str, .
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
     from aiokafka.structs import TopicPartition
 
+    from libs.messaging import ensure_topics
+
+    # On a fresh broker (a clean CI run) this test may come before any service created the topics.
+    await ensure_topics(bootstrap, list(topic_names), 6, 1)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)  # its public API reads partition metadata
     await producer.start()
     try:
