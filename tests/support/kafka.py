@@ -44,3 +44,33 @@ async def publish_raw(bootstrap: str, topic: str, key: bytes | None, value: byte
         await producer.send_and_wait(topic, value=value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
     finally:
         await producer.stop()
+
+
+async def start_groups_at_end(bootstrap: str, groups: dict[str, tuple[str, ...]]) -> None:
+    """Commit each new consumer group at the current end of its topics, so a fresh stack (fresh databases)
+    starts from now instead of replaying every earlier test run's events from the shared topics."""
+    from aiokafka.structs import TopicPartition
+
+    from libs.messaging import ensure_topics
+
+    names = sorted({t for ts in groups.values() for t in ts})
+    await ensure_topics(bootstrap, names, 6, 1)
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await probe.start()
+    try:
+        tps = [TopicPartition(t, p) for t in names for p in sorted(probe.partitions_for_topic(t) or ())]
+        if len(tps) < len(names):  # metadata not loaded yet for some topic
+            await probe._client.force_metadata_update()
+            tps = [TopicPartition(t, p) for t in names for p in sorted(probe.partitions_for_topic(t) or ())]
+        ends = await probe.end_offsets(tps)
+    finally:
+        await probe.stop()
+    for group, wanted in groups.items():
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            mine = [tp for tp in tps if tp.topic in wanted]
+            consumer.assign(mine)
+            await consumer.commit({tp: ends[tp] for tp in mine})
+        finally:
+            await consumer.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,8 +14,15 @@ from pathlib import Path
 
 import httpx
 
+from libs.contracts import topics
+from tests.support.kafka import start_groups_at_end
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "processing", "notifications", "reporting")
+CONSUMES: dict[str, tuple[str, ...]] = {
+    "intake": (topics.PROCESSING,), "processing": (topics.INTAKE,),
+    "notifications": (topics.INTAKE, topics.PROCESSING), "reporting": topics.ALL,
+}
 BASE_PORT = int(os.environ.get("ONESTOP_E2E_BASE_PORT", "18000"))  # services on BASE_PORT + 1 … + 4
 
 
@@ -27,6 +35,11 @@ class Stack:
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # Raw personal data the tests posted; none of it may appear in any service log (checked at the end).
     sensitive: set[str] = field(default_factory=set)
+    # Consumer groups of this stack only: its fresh databases must not inherit another stack's offsets.
+    group_suffix: str = field(default_factory=lambda: secrets.token_hex(4))
+
+    def group(self, service: str) -> str:
+        return f"onestop-{service}-{self.group_suffix}"
 
     @staticmethod
     def port(service: str) -> int:
@@ -47,6 +60,8 @@ class Stack:
             "ONESTOP_CLOCK": "controlled",  # one shared clock file; tests may jump days
             f"{prefix}PORT": str(self.port(service)),
             f"{prefix}DATABASE_URL": self.db_urls[service],
+            f"{prefix}CONSUMER_GROUP": self.group(service),
+            **({"ONESTOP_NOTIFICATIONS_GROUP_ID": self.group(service)} if service == "notifications" else {}),
             **self.extra_env,
             **(overrides or {}),
         }
@@ -108,6 +123,8 @@ class Stack:
         return found
 
     async def start_all(self) -> None:
+        present = [s for s in SERVICES if s in self.db_urls]
+        await start_groups_at_end(self.kafka, {self.group(s): CONSUMES[s] for s in present if CONSUMES[s]})
         for service in SERVICES:
             self.start(service)
         for service in SERVICES:
