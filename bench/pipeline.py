@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline import kafka_roundtrip
-from bench.common import percentile, rss_peak_mb, table, write
+from bench.common import cpu_seconds, percentile, rss_peak_mb, table, write
 from libs.auth import issue_token
 from libs.settings import CommonSettings
 from tests.support.stack import SERVICES, Stack
@@ -124,9 +124,12 @@ async def main(n: int, rate: float) -> None:
                   db_urls=urls, extra_env={"ONESTOP_LOG_LEVEL": "WARNING"})
     try:
         await stack.start_all()
+        cpu0 = {s: cpu_seconds(stack.procs[s].pid) for s in SERVICES}
         sent, elapsed, errors = await post_open_loop(stack, n, rate)
         lat = await applied_latencies(urls, sent, timeout=120)
+        await asyncio.sleep(5)  # let the notices of the last dossiers go out too
         rss = {s: rss_peak_mb(stack.procs[s].pid) for s in SERVICES}
+        cpu_ms = {s: 1000 * (cpu_seconds(stack.procs[s].pid) - cpu0[s]) / max(1, len(sent)) for s in SERVICES}
     finally:
         stack.stop_all()
         await drop_dbs(run)
@@ -137,12 +140,14 @@ async def main(n: int, rate: float) -> None:
         ("sustained receipts/s", f"{len(sent) / elapsed:.1f}"),
     ]
     figures: dict[str, Any] = {"n": n, "target_rate": rate, "accepted": len(sent), "errors": errors,
-                               "receipts_per_s": len(sent) / elapsed, "rss_peak_mb": rss, "baseline": base}
+                               "receipts_per_s": len(sent) / elapsed, "rss_peak_mb": rss, "baseline": base,
+                               "cpu_ms_per_dossier": cpu_ms}
     for service, values in lat.items():
         p = {q: percentile(values, q) for q in (50, 95, 99)}
         figures[f"latency_{service}_s"] = p | {"applied": len(values)}
         rows.append((f"→ {service} applied p50/p95/p99 s", f"{p[50]:.3f} / {p[95]:.3f} / {p[99]:.3f}  ({len(values)})"))
     rows += [(f"peak RSS {s} MB", f"{v:.0f}") for s, v in rss.items()]
+    rows += [(f"CPU ms per dossier, {s}", f"{v:.1f}") for s, v in cpu_ms.items()]
     rows.append(("baseline aiokafka consume→produce/s", f"{base['events_per_s']:.0f}"))
     rows.append(("pipeline / broker path", f"{(len(sent) / elapsed) / base['events_per_s']:.4f}"))
     print(table("pipeline", rows))
