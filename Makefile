@@ -6,8 +6,12 @@ PG := deploy/local/postgres/pg.sh
 PROM := deploy/local/prometheus/prom.sh
 STACK := deploy/local/stack.sh
 DBS := onestop_intake onestop_processing onestop_notifications onestop_reporting
+# `make test` has a broker of its own (port 19092, state in .run/test/), so test events never reach the
+# stack `make up` runs; both share the one PostgreSQL cluster (tests create their own databases).
+TEST_KAFKA := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(KAFKA)
+TEST_ENV := ONESTOP_KAFKA_BOOTSTRAP=localhost:19092
 
-.PHONY: help bootstrap infra up down test test-fast lint asyncapi bench status k8s
+.PHONY: help bootstrap infra test-infra up down test test-fast lint asyncapi bench status k8s
 
 help:
 	@echo "make up      start Kafka, PostgreSQL, Prometheus and the four services with demo data"
@@ -36,6 +40,7 @@ up: infra
 
 down:
 	@$(STACK) down || true
+	@$(TEST_KAFKA) stop || true
 	@$(PROM) stop || true
 	@$(KAFKA) stop || true
 	@$(PG) stop || true
@@ -47,8 +52,13 @@ lint: bootstrap
 	@.venv/bin/ruff check libs services tests deploy bench
 	@.venv/bin/mypy libs services
 
-test: infra lint
-	@$(PY) -m pytest -q -p no:cacheprovider
+test-infra: bootstrap
+	@$(TEST_KAFKA) start
+	@$(PG) install && $(PG) start
+	@$(PROM) install
+
+test: test-infra lint
+	@$(TEST_ENV) $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: bootstrap
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract

@@ -23,8 +23,14 @@ db_env() {
 start_one() {
   local svc=$1
   if alive "$svc"; then echo "$svc already running (pid $(cat "$RUN/pids/$svc.pid"))"; return; fi
-  ( cd "$ROOT" && db_env "$svc" && export ONESTOP_RUN_DIR="$RUN" &&
-    nohup "$PY" -m "services.$svc" >>"$RUN/logs/$svc.log" 2>&1 & echo $! >"$RUN/pids/$svc.pid" )
+  # exec: the pid file holds the service's own pid, and nothing keeps the caller's output open.
+  (
+    cd "$ROOT"
+    db_env "$svc"
+    export ONESTOP_RUN_DIR="$RUN"
+    exec nohup "$PY" -m "services.$svc" >>"$RUN/logs/$svc.log" 2>&1 </dev/null
+  ) &
+  echo $! >"$RUN/pids/$svc.pid"
 }
 
 wait_ready() {
