@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.promtool import MIDDLEWARE_METRICS, SERVICE_METRICS, promtool
 
 REPO = Path(__file__).resolve().parents[2]
 GRAFANA = REPO / "deploy" / "grafana"
@@ -29,45 +30,7 @@ VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
 
 METRIC_TOKEN = r"\b[a-z_][a-z0-9_]*(?::[a-z0-9_]+)+|\b(?:onestop|faststream|http)_\w+|\bup\b"
 
-# Metric families the services expose (DESIGN.md §8) — besides the recording rules.
-KNOWN_METRICS = {
-    "up",
-    "onestop_dossiers_received_total",
-    "onestop_cases_open",
-    "onestop_cases_overdue",
-    "onestop_cases_due_soon",
-    "onestop_on_time_ratio",
-    "onestop_dossiers_resolved_total",
-    "onestop_notices_total",
-    "onestop_notice_send_seconds",
-    "onestop_notice_retry_queue",
-    "onestop_outbox_pending",
-    "onestop_outbox_published_total",
-    "onestop_event_lag_seconds",
-    "onestop_events_applied_total",
-    "onestop_events_skipped_total",
-    "onestop_dlq_messages_total",
-    "onestop_consumer_lag_messages",
-    "faststream_received_messages_total",
-    "faststream_received_processed_messages_total",
-    "faststream_received_processed_messages_duration_seconds",
-    "faststream_received_messages_in_process",
-    "faststream_received_processed_messages_exceptions_total",
-    "faststream_published_messages_total",
-    "http_requests_total",
-    "http_request_duration_seconds",
-}
-
-
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found on PATH: install Debian's `prometheus` package "
-            "(deploy/local/prometheus/prom.sh install, run by the Makefile before the tests)",
-            pytrace=False,
-        )
-    return path
+KNOWN_METRICS = SERVICE_METRICS | MIDDLEWARE_METRICS
 
 
 def load(path: Path) -> dict:

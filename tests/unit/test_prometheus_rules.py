@@ -7,12 +7,13 @@ Without it these tests fail on purpose: the rules would otherwise ship unchecked
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.support.promtool import SERVICE_METRICS, promtool
 
 REPO = Path(__file__).resolve().parents[2]
 PROM = REPO / "deploy" / "prometheus"
@@ -23,38 +24,8 @@ OPERATIONS = REPO / "docs" / "operations.md"
 SEVERITIES = {"page", "ticket", "info"}
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook")
 
-# The metric families the services expose (DESIGN.md §8); a name outside this list in a rule is a typo.
-KNOWN_METRICS = {
-    "up",
-    "onestop_dossiers_received_total",
-    "onestop_cases_open",
-    "onestop_cases_overdue",
-    "onestop_cases_due_soon",
-    "onestop_on_time_ratio",
-    "onestop_dossiers_resolved_total",
-    "onestop_notices_total",
-    "onestop_notice_send_seconds",
-    "onestop_notice_retry_queue",
-    "onestop_outbox_pending",
-    "onestop_outbox_published_total",
-    "onestop_event_lag_seconds",
-    "onestop_events_applied_total",
-    "onestop_events_skipped_total",
-    "onestop_dlq_messages_total",
-    "onestop_consumer_lag_messages",
-}
+KNOWN_METRICS = SERVICE_METRICS
 METRIC_TOKEN = r"\b[a-z_][a-z0-9_]*(?::[a-z0-9_]+)+|\b(?:onestop|faststream|http)_\w+"
-
-
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.fail(
-            "promtool not found on PATH: install Debian's `prometheus` package "
-            "(deploy/local/prometheus/prom.sh install, run by the Makefile before the tests)",
-            pytrace=False,
-        )
-    return path
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
