@@ -54,7 +54,7 @@ lint: bootstrap
 
 test-infra: bootstrap
 	@$(TEST_KAFKA) start
-	@$(PG) install && $(PG) start
+	@$(PG) install && $(PG) start && $(PG) createdbs $(DBS)  # also creates the onestop role the tests use
 	@$(PROM) install
 
 test: test-infra lint
