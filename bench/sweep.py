@@ -76,7 +76,7 @@ async def timed(workflow: Workflow) -> tuple[float, int]:
     return time.perf_counter() - t0, len(events)
 
 
-async def main(n: int) -> None:
+async def main(n: int, mass: bool) -> None:
     name = f"onestop_bsweep_{uuid.uuid4().hex[:6]}"
     admin = await asyncpg.connect(f"{PG}/postgres")
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -95,8 +95,10 @@ async def main(n: int) -> None:
         filled = time.perf_counter() - t0
         normal, normal_events = await timed(workflow)
         again, again_events = await timed(workflow)
-        clock.at = now + timedelta(days=90)
-        worst, worst_events = await timed(workflow)
+        worst, worst_events = float("nan"), 0
+        if mass:
+            clock.at = now + timedelta(days=90)
+            worst, worst_events = await timed(workflow)
         await rt.engine.dispose()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -116,4 +118,6 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=100_000)
-    asyncio.run(main(parser.parse_args().cases))
+    parser.add_argument("--no-mass", action="store_true", help="skip the everything-overdue-at-once sweep")
+    args = parser.parse_args()
+    asyncio.run(main(args.cases, not args.no_mass))

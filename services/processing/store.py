@@ -6,7 +6,7 @@ A case is stored whole as `Case.to_dict()` in `data`; the columns beside it are 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -56,6 +56,10 @@ class CaseRow(Base, table=True):
     appointment_at: datetime = Field(sa_type=UTCDateTime)
     ack_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)  # pending hand-over
     overdue: bool = Field(default=False, index=True)
+    # "Due soon" already raised for the current appointment: the sweep's candidate query skips such a case
+    # until its appointment passes, instead of re-reading it every round.
+    due_soon_warned: bool = False
+    ack_overdue_warned: bool = False  # likewise for the pending hand-over's late acknowledgement
     extended: bool = False
     flags: list[str] = Field(default_factory=list, sa_type=JSON)
     version: int = 1  # optimistic concurrency: every save checks and bumps it
@@ -91,6 +95,8 @@ def columns(case: Case) -> dict[str, Any]:
         "appointment_at": case.appointment_at,
         "ack_due_at": handoff.ack_due_at if handoff is not None and not case.state.is_terminal else None,
         "overdue": OVERDUE_FLAG in case.flags,
+        "due_soon_warned": f"due_soon@{case.appointment_at.astimezone(UTC).isoformat()}" in case.flags,
+        "ack_overdue_warned": handoff is not None and f"ack_overdue#{len(case.handoffs) - 1}" in case.flags,
         "extended": case.extended,
         "flags": sorted(case.flags),
         "closed_at": case.closed_at,
@@ -210,8 +216,9 @@ async def sweep_page(
         col(CaseRow.state).in_(CLOCK_STATES)
         & (col(CaseRow.appointment_at) <= horizon)
         & col(CaseRow.overdue).is_(False)
+        & (col(CaseRow.due_soon_warned).is_(False) | (col(CaseRow.appointment_at) < now))
     )
-    unacknowledged = col(CaseRow.ack_due_at) <= now
+    unacknowledged = (col(CaseRow.ack_due_at) <= now) & col(CaseRow.ack_overdue_warned).is_(False)
     query = select(CaseRow).where(col(CaseRow.state).in_(WATCHED), or_(near, unacknowledged))
     if after is not None:
         query = query.where(tuple_(col(CaseRow.appointment_at), col(CaseRow.dossier_id)) > after)

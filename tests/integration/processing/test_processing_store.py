@@ -196,6 +196,21 @@ async def test_due_soon_and_unacknowledged_hand_over_warn_once(process: Process)
     again = [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)]
     assert (first, again) == (["case.due_soon"], [])
 
+    # Once warned, the case is not even read by the next sweeps — until its appointment passes.
+    assert (await row_of(process, event.dossier_id)).due_soon_warned
+    assert event.dossier_id not in await candidates(process)
+    process.clock.moment = row.appointment_at + timedelta(minutes=1)
+    assert event.dossier_id in await candidates(process)
+    assert [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)] == ["case.overdue"]
+
+
+async def candidates(process: Process) -> set[UUID]:
+    """The dossiers the sweep's candidate query would read at the process clock's moment."""
+    now = process.clock.moment
+    async with process.workflow.rt.sessions() as session:
+        rows = await store.sweep_page(session, now, now + timedelta(days=30), None, 10_000)
+    return {row.dossier_id for row in rows}
+
 
 async def test_work_queue_is_scoped_to_the_agency(process: Process) -> None:
     async with process.workflow.rt.sessions() as session:
