@@ -5,6 +5,7 @@ turns a missing or malformed parameter into a 422 before anything is read or wri
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
@@ -21,8 +22,9 @@ class _Action(BaseModel):
 
     domain: ClassVar[str]  # the action name `can_act` knows
 
+    @abstractmethod
     def run(self, case: Case, actor: str, now: datetime) -> list[CaseEvent]:
-        raise NotImplementedError
+        """Run the matching `Case` command (every action model defines it)."""
 
 
 class Assign(_Action):
