@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
@@ -12,6 +11,8 @@ from typing import Any
 
 import httpx
 import yaml
+
+from tests.support.processes import wait_http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules"
@@ -68,18 +69,7 @@ class Prometheus:
 
     async def wait_ready(self, timeout: float = 30) -> None:
         assert self.proc is not None, "launch() first"
-        deadline = asyncio.get_running_loop().time() + timeout
-        async with httpx.AsyncClient() as client:
-            while asyncio.get_running_loop().time() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"prometheus exited:\n{self.log.read_text()[-3000:]}")
-                try:
-                    if (await client.get(f"{self.url}/-/ready", timeout=2)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.3)
-        raise TimeoutError(f"prometheus not ready:\n{self.log.read_text()[-3000:]}")
+        await wait_http_ok("prometheus", self.proc, f"{self.url}/-/ready", self.log, timeout)
 
     def stop(self) -> None:
         if self.proc is None:

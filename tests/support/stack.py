@@ -16,6 +16,7 @@ import httpx
 
 from libs.contracts import topics
 from tests.support.kafka import start_groups_at_end
+from tests.support.processes import wait_http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "processing", "notifications", "reporting")
@@ -92,18 +93,7 @@ class Stack:
         self.procs.clear()
 
     async def wait_ready(self, service: str, timeout: float = 60) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        async with httpx.AsyncClient() as client:
-            while asyncio.get_running_loop().time() < deadline:
-                if self.procs[service].poll() is not None:
-                    raise RuntimeError(f"{service} exited:\n{self.log(service).read_text()[-3000:]}")
-                try:
-                    if (await client.get(f"{self.url(service)}/readyz", timeout=2)).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.3)
-        raise TimeoutError(f"{service} not ready:\n{self.log(service).read_text()[-3000:]}")
+        await wait_http_ok(service, self.procs[service], f"{self.url(service)}/readyz", self.log(service), timeout)
 
     async def clock(self, *, set_to: str | None = None, advance_seconds: float | None = None) -> str:
         """Move the one clock all four processes share (they run with ONESTOP_CLOCK=controlled)."""
