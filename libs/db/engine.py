@@ -20,7 +20,10 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: it costs three round trips (BEGIN, SELECT 1, ROLLBACK) per checkout, i.e. per
+    # request and per consumer batch. A connection PostgreSQL dropped fails once with a disconnect error,
+    # which makes SQLAlchemy discard the whole pool; consumers retry that as transient, HTTP callers get a 503.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

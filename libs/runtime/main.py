@@ -16,5 +16,5 @@ def serve(module: str, service: str) -> None:
     settings = importlib.import_module(module).Settings()
     uvicorn.run(
         f"{module}:create_app", factory=True, host=settings.host, port=settings.port,
-        log_config=None, access_log=False,
+        log_config=None, access_log=False, loop="uvloop", http="httptools",
     )
