@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, FastAPI, HTTPException, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from libs.clock import ControlledClock
+from libs.messaging.errors import is_transient
 from libs.observability import DossierLogContext
 from libs.runtime.runtime import Runtime
 
@@ -83,6 +86,14 @@ async def _kafka_ok(rt: Runtime) -> str:
         return f"error: {type(exc).__name__}"
 
 
+async def _database_unavailable(_request: Request, exc: Exception) -> Response:
+    """A dropped or unreachable database is the server's trouble, not the caller's: 503, try again."""
+    if not is_transient(exc):
+        raise exc
+    return JSONResponse({"detail": "database unavailable, please retry"}, status_code=503,
+                        headers={"Retry-After": "1"})
+
+
 def create_http_app(rt: Runtime, routers: list[APIRouter], title: str, description: str = "") -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -97,7 +108,10 @@ def create_http_app(rt: Runtime, routers: list[APIRouter], title: str, descripti
     app.include_router(ops_router(rt))
     for router in routers:
         app.include_router(router, prefix="/api/v1")
+    app.add_exception_handler(DBAPIError, _database_unavailable)
     app.add_middleware(DossierLogContext)  # log lines of a request about one dossier carry its code
     Instrumentator(registry=rt.registry, excluded_handlers=["/metrics"]).instrument(app)
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=rt.tracer_provider, excluded_urls="metrics,healthz")
+    # One server span per request; the ASGI receive/send child spans would double the tracing cost per call.
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=rt.tracer_provider, excluded_urls="metrics,healthz",
+                                       exclude_spans=["receive", "send"])
     return app
