@@ -19,12 +19,13 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from libs.contracts import ContractError, Envelope, Event, decode, read_envelope
+from libs.db.sql import insert_new
 from libs.messaging.dlq import publish_dead_letter
 from libs.messaging.errors import is_transient
 from libs.observability import PipelineMetrics, log_context
@@ -155,16 +156,19 @@ class EventConsumer:
         raise AssertionError("unreachable")
 
     async def _apply(self, items: list[_Item]) -> set[str]:
-        """Apply every new event of the batch in one transaction; returns the ids applied."""
+        """Apply every new event of the batch in one transaction; returns the ids applied.
+
+        The inbox rows are claimed first, in one INSERT … ON CONFLICT DO NOTHING RETURNING: the ids it
+        returns are the events not applied before (a refusal or failure rolls the claim back with the rest)."""
         async with self._sessions() as session, session.begin():
-            ids = [i.envelope.id for i in items]
-            seen = set((await session.execute(select(self._inbox.c.event_id).where(self._inbox.c.event_id.in_(ids))))
-                       .scalars())
-            applied: set[str] = set()
-            rows = []
-            for item in items:
-                eid = item.envelope.id
-                if eid in seen or eid in applied:
+            fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id, in order
+            now = datetime.now(UTC)
+            claimed = await insert_new(session, self._inbox, [
+                {"event_id": i.envelope.id, "event_type": i.envelope.type, "topic": i.record.topic, "applied_at": now}
+                for i in fresh
+            ], key="event_id")
+            for item in fresh:
+                if item.envelope.id not in claimed:
                     continue
                 try:
                     with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
@@ -173,12 +177,7 @@ class EventConsumer:
                     if is_transient(exc):
                         raise
                     raise _Refused(str(exc)) from exc
-                applied.add(eid)
-                rows.append({"event_id": eid, "event_type": item.envelope.type, "topic": item.record.topic,
-                             "applied_at": datetime.now(UTC)})
-            if rows:
-                await session.execute(self._inbox.insert(), rows)
-            return applied
+            return claimed
 
     async def _apply_one(self, item: _Item, poison: Poison) -> None:
         try:
@@ -192,10 +191,13 @@ class EventConsumer:
 
     def _count(self, items: list[_Item], applied: set[str]) -> None:
         now = datetime.now(UTC)
+        applied = set(applied)  # a copy: each id counts as applied once, a second copy in the batch as a duplicate
         for item in items:
             if item.envelope.id in applied:
-                with remote_context(item.headers), _about(item.headers):
-                    log.info("event applied from %s", item.record.topic)
+                applied.discard(item.envelope.id)
+                if log.isEnabledFor(logging.INFO):  # the audit line; its trace context is not free per event
+                    with remote_context(item.headers), _about(item.headers):
+                        log.info("event applied from %s", item.record.topic)
                 self._metrics.applied.labels(self.service, item.envelope.type).inc()
                 self._metrics.event_lag.labels(self.service, item.record.topic).observe(
                     max(0.0, (now - item.envelope.time).total_seconds())

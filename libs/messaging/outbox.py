@@ -90,18 +90,21 @@ class OutboxRelay:
         self._wake.clear()
 
     async def publish_batch(self) -> int:
+        """Claim the oldest unpublished rows and mark them published in one statement, publish them, commit.
+
+        A failed publish raises and rolls the mark back, so the rows go out again on the next round."""
         t = self._table
         async with self._sessions() as session, session.begin():
-            query = select(t).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
+            oldest = select(t.c.id).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
             if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.execute(query)).mappings().all()
+                oldest = oldest.with_for_update(skip_locked=True)
+            claim = (update(t).where(t.c.id.in_(oldest.scalar_subquery())).values(published_at=datetime.now(UTC))
+                     .returning(t.c.id, t.c.topic, t.c.key, t.c.headers, t.c.payload))
+            rows = sorted((await session.execute(claim)).mappings().all(), key=lambda r: r["id"])
             if not rows:
                 return 0
             futures = [await self._send(row) for row in rows]
             await asyncio.gather(*futures)
-            ids = [row["id"] for row in rows]
-            await session.execute(update(t).where(t.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
         self._metrics.outbox_published.inc(len(rows))
         return len(rows)
 

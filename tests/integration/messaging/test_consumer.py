@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -49,9 +50,12 @@ class Flaky:
             raise OperationalError("SELECT 1", {}, ConnectionResetError("connection lost"))
 
 
-@pytest.fixture
-async def consumer(new_database: NewDatabase, kafka_bootstrap: str) -> AsyncIterator[tuple[EventConsumer, Any, str]]:
-    engine = make_engine(await new_database(f"c{uuid.uuid4().hex[:6]}"))
+@pytest.fixture(params=["postgresql", "sqlite"])  # SQLite: the embedded default of `make up`
+async def consumer(request: Any, new_database: NewDatabase, kafka_bootstrap: str, tmp_path: Path
+                   ) -> AsyncIterator[tuple[EventConsumer, Any, str]]:
+    url = (await new_database(f"c{uuid.uuid4().hex[:6]}") if request.param == "postgresql"
+           else f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
+    engine = make_engine(url)
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     sessions = make_session_factory(engine)

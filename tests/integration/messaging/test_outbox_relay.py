@@ -1,0 +1,82 @@
+"""The outbox relay on the real broker, on PostgreSQL and on SQLite (the embedded default): rows go out in
+staging order, are marked published in the same claim, and a failed publish leaves them to go out again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import MetaData, func, select
+
+from libs.db import make_engine, make_session_factory
+from libs.messaging import OutboxRelay, enqueue, ensure_topics, make_broker, outbox_table
+from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
+from tests.conftest import KAFKA, NewDatabase
+from tests.integration.messaging.test_consumer import Probe
+from tests.support.kafka import find_records, headers_of
+
+pytestmark = pytest.mark.infra
+
+metadata = MetaData()
+outbox = outbox_table(metadata)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def relay(request: Any, new_database: NewDatabase, kafka_bootstrap: str, tmp_path: Path
+                ) -> AsyncIterator[tuple[OutboxRelay, Any]]:
+    url = (await new_database(f"o{uuid.uuid4().hex[:6]}") if request.param == "postgresql"
+           else f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    sessions = make_session_factory(engine)
+    registry = new_registry()
+    broker = make_broker(kafka_bootstrap, "test", registry, make_tracer_provider("test"))
+    await ensure_topics(kafka_bootstrap, [Probe.topic], 1, 1)
+    await broker.connect()
+    yield OutboxRelay(sessions, outbox, broker, PipelineMetrics("test", registry), batch_size=3), sessions
+    await broker.stop()
+    await engine.dispose()
+
+
+async def stage(sessions: Any, n: int) -> list[str]:
+    dossier = uuid.uuid4()  # one key, one partition: the order on the topic is the staging order
+    async with sessions() as session, session.begin():
+        return [(await enqueue(session, outbox, Probe(dossier_id=dossier, code=f"R-{i}"), datetime.now(UTC))).id
+                for i in range(n)]
+
+
+async def unpublished(sessions: Any) -> int:
+    async with sessions() as session:
+        query = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_rows_go_out_in_staging_order_a_batch_at_a_time(relay: Any) -> None:
+    r, sessions = relay
+    ids = await stage(sessions, 5)
+    assert [await r.publish_batch(), await r.publish_batch(), await r.publish_batch()] == [3, 2, 0]
+    assert await unpublished(sessions) == 0
+    seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=5)
+    assert [headers_of(rec)["ce_id"] for rec in seen] == ids
+
+
+async def test_a_failed_publish_leaves_the_rows_unpublished(relay: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    r, sessions = relay
+    ids = await stage(sessions, 2)
+
+    async def broker_away(row: Any) -> Any:
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(r, "_send", broker_away)
+    with pytest.raises(ConnectionError):
+        await r.publish_batch()
+    assert await unpublished(sessions) == 2
+    monkeypatch.undo()
+    assert await r.publish_batch() == 2
+    seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=2)
+    assert sorted(headers_of(rec)["ce_id"] for rec in seen) == sorted(ids)
