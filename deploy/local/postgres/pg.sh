@@ -131,6 +131,9 @@ synchronous_commit = off
 full_page_writes = off
 timezone = 'UTC'
 log_timezone = 'UTC'
+# Statement counts per database for the benchmarks (bench/pipeline.py reads them); costs next to nothing.
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.track = top
 EOF
   install -m 0600 "$tmp" "$DATA_DIR/onestop.conf"
   rm -f "$tmp"
@@ -221,6 +224,9 @@ BEGIN
   END IF;
 END
 \$\$;
+-- The benchmarks read statement counts of every service database (bench/pipeline.py).
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+GRANT pg_read_all_stats TO $APP_ROLE;
 EOF
   for n in "${names[@]}"; do
     psql_admin >/dev/null <<EOF
