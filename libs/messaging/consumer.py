@@ -159,25 +159,35 @@ class EventConsumer:
         """Apply every new event of the batch in one transaction; returns the ids applied.
 
         The inbox rows are claimed first, in one INSERT … ON CONFLICT DO NOTHING RETURNING: the ids it
-        returns are the events not applied before (a refusal or failure rolls the claim back with the rest)."""
-        async with self._sessions() as session, session.begin():
-            fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id, in order
-            now = datetime.now(UTC)
-            claimed = await insert_new(session, self._inbox, [
-                {"event_id": i.envelope.id, "event_type": i.envelope.type, "topic": i.record.topic, "applied_at": now}
-                for i in fresh
-            ], key="event_id")
-            for item in fresh:
-                if item.envelope.id not in claimed:
-                    continue
-                try:
-                    with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
-                        await item.handler(session, item.event, item.envelope)
-                except Exception as exc:
-                    if is_transient(exc):
-                        raise
-                    raise _Refused(str(exc)) from exc
-            return claimed
+        returns are the events not applied before (a refusal or failure rolls the claim back with the rest).
+        A non-transient failure anywhere, the commit included (handlers may leave batch work to a
+        before-commit hook), refuses the batch, which is then re-applied one event at a time."""
+        try:
+            async with self._sessions() as session, session.begin():
+                return await self._apply_in(session, items)
+        except Exception as exc:
+            if is_transient(exc) or isinstance(exc, _Refused):
+                raise
+            raise _Refused(str(exc)) from exc
+
+    async def _apply_in(self, session: Any, items: list[_Item]) -> set[str]:
+        fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id, in order
+        now = datetime.now(UTC)
+        claimed = await insert_new(session, self._inbox, [
+            {"event_id": i.envelope.id, "event_type": i.envelope.type, "topic": i.record.topic, "applied_at": now}
+            for i in fresh
+        ], key="event_id")
+        for item in fresh:
+            if item.envelope.id not in claimed:
+                continue
+            try:
+                with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
+                    await item.handler(session, item.event, item.envelope)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                raise _Refused(str(exc)) from exc
+        return claimed
 
     async def _apply_one(self, item: _Item, poison: Poison) -> None:
         try:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pytest
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Column, MetaData, String, Table, func, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 
 from libs.contracts import Envelope, Event, encode
@@ -73,6 +74,12 @@ async def consumer(request: Any, new_database: NewDatabase, kafka_bootstrap: str
         flaky.hit()
         if event.action == "refuse":
             raise ValueError("the domain refuses this one")
+        if event.action == "refuse_at_commit":  # batch work left to a before-commit hook fails there
+
+            def fail(_session: Any) -> None:
+                raise ValueError("refused while committing")
+
+            sa_event.listen(session.sync_session, "before_commit", fail, once=True)
         await session.execute(effects.insert().values(event_id=env.id, code=event.code))
 
     c.flaky = flaky  # type: ignore[attr-defined]
@@ -125,3 +132,13 @@ async def test_duplicates_inside_one_batch_apply_once(consumer: Any) -> None:
     r = record(probe(1), 0)
     await c.process_batch([r, r, r])
     assert await effect_count(sessions) == 1
+
+
+async def test_a_failure_at_commit_isolates_the_event_that_caused_it(consumer: Any) -> None:
+    c, sessions, dlq = consumer
+    batch = [record(probe(i, "refuse_at_commit" if i == 2 else "ok"), i) for i in range(4)]
+    await c.process_batch(batch)
+    assert await effect_count(sessions) == 3
+    dead = await find_records(KAFKA, dlq, lambda r: True)
+    assert [headers_of(r)["dlq_source_offset"] for r in dead] == ["2"]
+    assert "refused while committing" in headers_of(dead[0])["dlq_error"]
