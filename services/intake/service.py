@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter
+from sqlalchemy import any_, bindparam, text, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.auth import Officer
 from libs.calendar import WorkCalendar
-from libs.catalogue import Catalogue
-from libs.contracts import Envelope
+from libs.catalogue import Catalogue, ProcedureVersion
+from libs.contracts import Envelope, encode
 from libs.contracts.common import Contact, DocumentSummary, ProcedureSnapshot
 from libs.contracts.intake import (
     DossierRated,
@@ -40,11 +47,12 @@ from services.intake.domain.lookup import LAST4, PublicStatus, id_matches, publi
 from services.intake.domain.receipt import LOCAL, appointment, fingerprint, local_day
 from services.intake.domain.states import DeskState
 from services.intake.schemas import DocumentIn, DossierIn, PaperRequestIn
-from services.intake.store import DAILY_SEQUENCES, DossierHistoryRow, DossierRow, PaperRequestRow
+from services.intake.store import DAILY_SEQUENCES, DOSSIERS, HISTORY, DossierHistoryRow, DossierRow, PaperRequestRow
 
 log = logging.getLogger(__name__)
 RECEIVED = DeskState.RECEIVED.value
 CITIZEN = "citizen"
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class IdempotencyConflict(ValueError):
@@ -60,12 +68,42 @@ def may_see(officer: Officer | None, agency: str) -> bool:
     return officer is None or "admin" in officer.roles or officer.agency == agency
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """A procedure version as received at one desk: the model, its JSON dict and its JSON text."""
+
+    model: ProcedureSnapshot
+    dumped: dict[str, Any]
+    json: str
+
+
+@dataclass
+class _Receipt:
+    """The rows one receipt (or desk refusal) writes; `placeholder` stands for the code until it is known."""
+
+    agency: str
+    day: date
+    code_prefix: str  # the code without its number, e.g. 000.00.12.H55-261126-
+    placeholder: str
+    row: DossierRow
+    procedure_json: str
+    outbox: dict[str, Any]  # headers and payload as JSON text
+    history: dict[str, Any]  # data as JSON text
+
+
 @dataclass
 class Desk:
     rt: Runtime
     catalogue: Catalogue
     calendar: WorkCalendar
     received_total: Counter
+    # Snapshots by (procedure, version, desk, refusal): the catalogue does not change while the desk runs.
+    _snapshots: dict[tuple[str, int, str, bool], _Snapshot] = field(default_factory=dict, init=False, repr=False)
+    _autocommit: AsyncEngine = field(init=False, repr=False)
+    _counters: dict[tuple[str, str, str], Any] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._autocommit = self.rt.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     # --- receipt (Form 01) and refusal (Form 03): both get a code from the daily sequence ----------
     async def receive(
@@ -86,47 +124,98 @@ class Desk:
         if refusal is not None:
             payload = {**payload, "decision": "refuse", "reason": refusal}
         request_hash = fingerprint(payload)
-        if key and (done := await self._by_key(key)) is not None:
-            return self._replayed(done, request_hash), False
         now = self.rt.clock.now()
-        day = local_day(now)
-        version = self.catalogue.procedure_version(body.procedure_code, day)
-        due: datetime | None = None
-        if refusal is None:  # checks this kind of agency may receive the procedure
-            snapshot = ProcedureSnapshot.model_validate(self.catalogue.snapshot(body.procedure_code, day, agency))
-            due = appointment(version, now, self.calendar)
-        else:  # a refusal may be precisely because this desk cannot receive it
-            self.catalogue.agency(agency)
-            snapshot = ProcedureSnapshot.model_validate(version.snapshot(agency))
         try:
-            row = await self._store(body, agency, key, request_hash, snapshot, now, due, officer, refusal)
-        except IntegrityError:  # the same key raced us; its transaction won
+            receipt = self._receipt(body, agency, key, request_hash, now, officer, refusal)
+        except Exception:  # a replay answers as it did the first time, whatever the catalogue says today
+            if key and (done := await self._by_key(key)) is not None:
+                return self._replayed(done, request_hash), False
+            raise
+        try:
+            row = await self._store(receipt)
+        except IntegrityError:  # the key was used before (or the same key raced us and won): no number taken
             done = await self._by_key(key) if key else None
             if done is None:
                 raise
             return self._replayed(done, request_hash), False
         if refusal is None:
-            self.received_total.labels("intake", agency, body.procedure_code, body.channel.value).inc()
+            self._received(agency, body.procedure_code, body.channel.value).inc()
         self.rt.wake_relay()
         return row, True
 
-    async def _store(self, body: DossierIn, agency: str, key: str | None, request_hash: str,
-                     snapshot: ProcedureSnapshot, now: datetime, due: datetime | None,
-                     officer: Officer | None, refusal: str | None) -> DossierRow:
-        async with self.rt.sessions() as session, session.begin():
-            day = local_day(now)
-            # The upsert's row lock serialises receipts of one agency-day: numbers are gap-free.
-            seq = await increment_counter(session, DAILY_SEQUENCES, {"agency": agency, "day": day}, "last")
-            code = format_dossier_code(agency, day, seq)
-            row = _row(body, agency, key, request_hash, snapshot, code, now, due, officer, refusal)
-            session.add(row)
-            await session.flush()
-            event: IntakeEvent = (
-                _received_event(row, body, snapshot, self._name(agency)) if refusal is None
-                else _refused_event(row, body, snapshot, self._name(agency), refusal)
-            )
-            await self._emit(session, row, event, now)
-        return row
+    def _received(self, agency: str, procedure: str, channel: str) -> Any:
+        """The counter's child for these labels (looked up once: `labels()` takes a lock and builds a tuple)."""
+        key = (agency, procedure, channel)
+        child = self._counters.get(key)
+        if child is None:
+            child = self._counters[key] = self.received_total.labels("intake", *key)
+        return child
+
+    def _terms(self, code: str, agency: str, day: date, refusal: bool) -> tuple[ProcedureVersion, _Snapshot]:
+        """The version in force and its snapshot for this desk (checked once per version and desk, then cached)."""
+        version = self.catalogue.procedure_version(code, day)
+        cache_key = (version.code, version.version, agency, refusal)
+        snapshot = self._snapshots.get(cache_key)
+        if snapshot is None:
+            if refusal:  # a refusal may be precisely because this desk cannot receive it
+                self.catalogue.agency(agency)
+                data = version.snapshot(agency)
+            else:  # checks this kind of agency may receive the procedure
+                data = self.catalogue.snapshot(code, day, agency)
+            model = ProcedureSnapshot.model_validate(data)
+            dumped = model.model_dump(mode="json")
+            snapshot = self._snapshots[cache_key] = _Snapshot(model, dumped, json.dumps(dumped))
+        return version, snapshot
+
+    def _receipt(self, body: DossierIn, agency: str, key: str | None, request_hash: str, now: datetime,
+                 officer: Officer | None, refusal: str | None) -> _Receipt:
+        """Everything the receipt writes, with a stand-in for the code the daily sequence gives at the end."""
+        day = local_day(now)
+        version, snapshot = self._terms(body.procedure_code, agency, day, refusal is not None)
+        due = appointment(version, now, self.calendar) if refusal is None else None
+        placeholder = f"CODE{uuid.uuid4().hex}"  # random: no request can contain it
+        row = _row(body, agency, key, request_hash, snapshot, placeholder, now, due, officer, refusal)
+        event: IntakeEvent = (
+            _received_event(row, body, snapshot.model, self._name(agency)) if refusal is None
+            else _refused_event(row, body, snapshot.model, self._name(agency), refusal)
+        )
+        envelope = Envelope.for_event(event, now)
+        headers = envelope.headers()
+        _PROPAGATOR.inject(headers)  # the receipt's trace goes on with the event (as libs.messaging.enqueue)
+        return _Receipt(
+            agency=agency, day=day, code_prefix=format_dossier_code(agency, day, 1).removesuffix("0001"),
+            placeholder=placeholder, row=row, procedure_json=snapshot.json,
+            outbox={
+                "event_id": envelope.id, "event_type": envelope.type, "topic": event.topic,
+                "key": event.key.decode(), "headers": json.dumps(headers), "payload": encode(event).decode(),
+                "created_at": now.astimezone(UTC),
+            },
+            history=_history(row, event, envelope, now),
+        )
+
+    async def _store(self, r: _Receipt) -> DossierRow:
+        """Write the dossier, its history row and its outbox event; the daily number is taken last.
+
+        The number's row lock serialises the receipts of one agency-day until commit (that is what keeps
+        the numbers gap-free), so nothing else may run while it is held: on PostgreSQL the whole receipt is
+        one statement in autocommit (sequence upsert → dossier → outbox + history, the code substituted for
+        the stand-in by the server), i.e. one atomic transaction whose lock lasts as long as the statement."""
+        if self.rt.engine.dialect.name == "postgresql":
+            async with self._autocommit.connect() as conn:
+                code = (await conn.execute(_PG_RECEIPT, _pg_params(r))).scalar_one()
+        else:
+            async with self.rt.sessions() as session, session.begin():
+                seq = await increment_counter(session, DAILY_SEQUENCES, {"agency": r.agency, "day": r.day}, "last")
+                code = format_dossier_code(r.agency, r.day, seq)
+                await session.execute(DOSSIERS.insert().values(**_dossier_values(r.row), code=code))
+                assert self.rt.outbox is not None
+                await session.execute(self.rt.outbox.insert().values({
+                    **r.outbox, "headers": json.loads(r.outbox["headers"].replace(r.placeholder, code)),
+                    "payload": r.outbox["payload"].replace(r.placeholder, code)}))
+                await session.execute(HISTORY.insert().values({
+                    **r.history, "data": json.loads(r.history["data"].replace(r.placeholder, code))}))
+        r.row.code = code
+        return r.row
 
     def _name(self, agency: str) -> str:
         return self.catalogue.agency(agency).name
@@ -216,7 +305,8 @@ class Desk:
     async def _emit(self, session: AsyncSession, row: DossierRow, event: IntakeEvent, now: datetime) -> None:
         assert self.rt.outbox is not None
         envelope = await enqueue(session, self.rt.outbox, event, now)
-        session.add(_history(row, event, envelope, now))
+        history = _history(row, event, envelope, now)
+        await session.execute(HISTORY.insert().values({**history, "data": json.loads(history["data"])}))
 
     # --- reading ---------------------------------------------------------------------------------
     async def get(self, session: AsyncSession, code: str, officer: Officer | None = None) -> DossierRow | None:
@@ -258,23 +348,88 @@ class Desk:
 
 
 # --- following the workflow (processing's events) --------------------------------------------------
+_FOLLOWING = "intake.following"  # session.info key: the events of the consumer batch being applied
+
+
 async def follow_case(session: AsyncSession, event: CaseEvent, envelope: Envelope) -> None:
-    """Mirror a processing event at the desk and keep it in the dossier's history (one transaction)."""
-    row = await session.get(DossierRow, event.dossier_id, with_for_update=True)
-    if row is None:
-        log.warning("processing event %s for a dossier intake does not know (%s)", envelope.type, event.code)
+    """Mirror a processing event at the desk and keep it in the dossier's history (the caller's transaction).
+
+    The consumer calls this once per event of a batch; the events are collected and the whole batch is applied
+    just before the transaction commits (`_follow_batch`): one SELECT of the desk columns FOR UPDATE, one
+    UPDATE of the dossiers that moved and one INSERT of the history rows, instead of three statements an event.
+    What the desk cannot read is refused here, so the consumer dead-letters that event alone."""
+    change = case_update(event, envelope.type)
+    DeskState.from_code(change.state_code)  # ValueError for a state code the desk does not know
+    sync = session.sync_session
+    pending: list[tuple[CaseEvent, Envelope, CaseUpdate]] | None = sync.info.get(_FOLLOWING)
+    if pending is None:
+        pending = sync.info[_FOLLOWING] = []
+        sa_event.listen(sync, "before_commit", _follow_batch, once=True)
+        sa_event.listen(sync, "after_rollback", _forget_batch, once=True)
+    pending.append((event, envelope, change))
+
+
+def _forget_batch(session: Session) -> None:
+    session.info.pop(_FOLLOWING, None)
+
+
+def _follow_batch(session: Session) -> None:
+    """Apply the collected events in order (synchronous: runs inside the commit, through the greenlet bridge)."""
+    pending: list[tuple[CaseEvent, Envelope, CaseUpdate]] = session.info.pop(_FOLLOWING, [])
+    if not pending:
         return
-    d = to_desk(row)
-    rules.follow(d, case_update(event, envelope.type))
-    store_desk(row, d)
-    session.add(row)
-    session.add(DossierHistoryRow(
-        dossier_id=row.id, event_id=envelope.id, event_type=envelope.type, source=envelope.source, at=event.at,
-        actor=event.actor, agency=event.agency, state=event.state, sub_state=event.sub_state,
-        handover=event.handover, receiver=event.receiver, receiver_agency=event.receiver_agency,
-        step_code=event.step_code, step_name=event.step_name, step_deadline=event.step_deadline,
-        timeliness=event.timeliness, note=event.note, data=event.model_dump(mode="json"),
-    ))
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    ids = sorted({event.dossier_id for event, _, _ in pending})
+    query = select(DOSSIERS.c.id, *(DOSSIERS.c[name] for name in _DESK_FIELDS)).order_by(DOSSIERS.c.id)
+    query = query.where(DOSSIERS.c.id == any_(_IDS) if postgres else DOSSIERS.c.id.in_(ids)).with_for_update()
+    found = {row["id"]: _desk_of(row) for row in conn.execute(query, {"ids": ids} if postgres else {}).mappings()}
+    before = {dossier_id: replace(d) for dossier_id, d in found.items()}
+    history: list[dict[str, Any]] = []
+    for event, envelope, change in pending:
+        d = found.get(event.dossier_id)
+        if d is None:
+            log.warning("processing event %s for a dossier intake does not know (%s)", envelope.type, event.code)
+            continue
+        rules.follow(d, change)
+        history.append(_case_history(event, envelope, postgres))
+    moved = [(dossier_id, d) for dossier_id, d in found.items() if d != before[dossier_id]]
+    if moved and postgres:
+        conn.execute(_PG_FOLLOW_UPDATE, {
+            "id": [dossier_id for dossier_id, _ in moved],
+            **{name: [_column_value(d, name) for _, d in moved] for name in _MUTABLE_FIELDS},
+        })
+    elif moved:
+        conn.execute(_FOLLOW_UPDATE, [
+            {"b_id": dossier_id, **{f"b_{name}": _column_value(d, name) for name in _MUTABLE_FIELDS}}
+            for dossier_id, d in moved
+        ])
+    if history and postgres:
+        conn.execute(_PG_HISTORY_INSERT, {name: [h[name] for h in history] for name in _CASE_HISTORY_COLUMNS})
+    elif history:
+        conn.execute(HISTORY.insert(), history)
+
+
+def _case_history(event: CaseEvent, envelope: Envelope, json_text: bool) -> dict[str, Any]:
+    return {
+        "dossier_id": event.dossier_id, "event_id": envelope.id, "event_type": envelope.type,
+        "source": envelope.source, "at": event.at, "actor": event.actor, "agency": event.agency,
+        "state": event.state, "sub_state": event.sub_state, "handover": event.handover, "receiver": event.receiver,
+        "receiver_agency": event.receiver_agency, "step_code": event.step_code, "step_name": event.step_name,
+        "step_deadline": event.step_deadline, "timeliness": event.timeliness, "note": event.note,
+        "data": event.model_dump_json() if json_text else event.model_dump(mode="json"),
+    }
+
+
+def _desk_of(row: Any) -> DeskDossier:
+    values: dict[str, Any] = {name: row[name] for name in _DESK_FIELDS}
+    values["state"] = DeskState(values["state"])
+    return DeskDossier(**values)
+
+
+def _column_value(d: DeskDossier, name: str) -> Any:
+    value = getattr(d, name)
+    return value.value if isinstance(value, DeskState) else value
 
 
 def kind_of(ce_type: str) -> str:
@@ -291,8 +446,90 @@ def case_update(event: CaseEvent, ce_type: str) -> CaseUpdate:
     )
 
 
+# --- the receipt as one statement on PostgreSQL ------------------------------------------------------
+_DOSSIER_COLUMNS = [c.name for c in DOSSIERS.columns if c.name != "code"]
+_JSON_COLUMNS = {"procedure", "documents"}
+_OUTBOX_COLUMNS = ["event_id", "event_type", "topic", "key", "headers", "payload", "created_at"]
+_HISTORY_COLUMNS = ["dossier_id", "event_id", "event_type", "source", "at", "actor", "agency", "state", "sub_state",
+                    "handover", "note", "data"]
+_CODE = "(SELECT code FROM d)"
+# NNNN: at least four digits, zero-padded, longer above 9999 (libs.identity.format_dossier_code).
+_PG_RECEIPT = text(f"""
+WITH seq AS (
+    INSERT INTO daily_sequences (agency, day, last) VALUES (:seq_agency, :seq_day, 1)
+    ON CONFLICT (agency, day) DO UPDATE SET last = daily_sequences.last + 1
+    RETURNING last
+), d AS (
+    INSERT INTO dossiers (code, {", ".join(_DOSSIER_COLUMNS)})
+    VALUES ((SELECT :code_prefix || CASE WHEN last < 10000 THEN lpad(CAST(last AS text), 4, '0')
+                                         ELSE CAST(last AS text) END FROM seq),
+            {", ".join(f":d_{c}" for c in _DOSSIER_COLUMNS)})
+    RETURNING code
+), o AS (
+    INSERT INTO outbox ({", ".join(_OUTBOX_COLUMNS)})
+    VALUES ({", ".join(
+        f"CAST(replace(:o_{c}, :placeholder, {_CODE}) AS json)" if c == "headers"
+        else f"replace(:o_{c}, :placeholder, {_CODE})" if c == "payload" else f":o_{c}"
+        for c in _OUTBOX_COLUMNS)})
+), h AS (
+    INSERT INTO dossier_history ({", ".join(_HISTORY_COLUMNS)})
+    VALUES ({", ".join(
+        f"CAST(replace(:h_{c}, :placeholder, {_CODE}) AS json)" if c == "data" else f":h_{c}"
+        for c in _HISTORY_COLUMNS)})
+)
+SELECT code FROM d
+""")
+
+
+def _dossier_values(row: DossierRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _DOSSIER_COLUMNS}
+
+
+def _pg_params(r: _Receipt) -> dict[str, Any]:
+    """Bind values for `_PG_RECEIPT` (asyncpg takes JSON as text, timestamps aware)."""
+    params: dict[str, Any] = {
+        "seq_agency": r.agency, "seq_day": r.day, "placeholder": r.placeholder,
+        "code_prefix": r.code_prefix,
+    }
+    for name, value in _dossier_values(r.row).items():
+        if name in _JSON_COLUMNS:
+            value = r.procedure_json if name == "procedure" else json.dumps(value)
+        elif isinstance(value, datetime):
+            value = value.astimezone(UTC)
+        params[f"d_{name}"] = value
+    params.update({f"o_{name}": value for name, value in r.outbox.items()})
+    params.update({f"h_{name}": value.astimezone(UTC) if isinstance(value, datetime) else value
+                   for name, value in r.history.items()})
+    return params
+
+
 # --- mapping rows <-> the pure desk view --------------------------------------------------------------
 _DESK_FIELDS = [f.name for f in fields(DeskDossier)]
+_MUTABLE_FIELDS = [name for name in _DESK_FIELDS if name not in ("code", "receiving_agency")]
+_CASE_HISTORY_COLUMNS = [c.name for c in HISTORY.columns if c.name != "id"]
+_IDS = bindparam("ids", type_=postgresql.ARRAY(DOSSIERS.c.id.type))
+
+
+def _pg_array(name: str, table: Any) -> str:
+    """`CAST(:name AS <column type>[])` for unnest()."""
+    return f"CAST(:{name} AS {table.c[name].type.compile(dialect=postgresql.dialect())}[])"
+
+
+# One statement per consumer batch on PostgreSQL (array parameters), executemany elsewhere.
+_PG_FOLLOW_UPDATE = text(f"""
+UPDATE dossiers SET {", ".join(f"{name} = v.{name}" for name in _MUTABLE_FIELDS)}
+FROM unnest({", ".join(_pg_array(name, DOSSIERS) for name in ["id", *_MUTABLE_FIELDS])})
+    AS v(id, {", ".join(_MUTABLE_FIELDS)})
+WHERE dossiers.id = v.id
+""")
+_FOLLOW_UPDATE = (
+    update(DOSSIERS).where(DOSSIERS.c.id == bindparam("b_id"))
+    .values({name: bindparam(f"b_{name}") for name in _MUTABLE_FIELDS})
+)
+_PG_HISTORY_INSERT = text(f"""
+INSERT INTO dossier_history ({", ".join(_CASE_HISTORY_COLUMNS)})
+SELECT * FROM unnest({", ".join(_pg_array(name, HISTORY) for name in _CASE_HISTORY_COLUMNS)})
+""")
 
 
 def to_desk(row: DossierRow) -> DeskDossier:
@@ -327,26 +564,28 @@ def _summary(docs: list[DocumentIn]) -> DocumentSummary:
                            e_certified_requested=sum(d.e_certified_copy for d in docs))
 
 
-def _history(row: DossierRow, event: IntakeEvent, envelope: Envelope, now: datetime) -> DossierHistoryRow:
-    return DossierHistoryRow(
-        dossier_id=row.id, event_id=envelope.id, event_type=envelope.type, source=envelope.source, at=now,
-        actor=event.actor, agency=event.agency, state=DeskState(row.state).code, sub_state=row.sub_state,
-        note=str(getattr(event, "reason", "") or getattr(event, "note", "") or getattr(event, "method", "")),
-        data=event.model_dump(mode="json", exclude={"applicant"}),
-    )
+def _history(row: DossierRow, event: IntakeEvent, envelope: Envelope, now: datetime) -> dict[str, Any]:
+    """The history row of one of the desk's own events (`data`: the payload as JSON text, without the applicant)."""
+    return {
+        "dossier_id": row.id, "event_id": envelope.id, "event_type": envelope.type, "source": envelope.source,
+        "at": now, "actor": event.actor, "agency": event.agency, "state": DeskState(row.state).code,
+        "sub_state": row.sub_state, "handover": False,
+        "note": str(getattr(event, "reason", "") or getattr(event, "note", "") or getattr(event, "method", "")),
+        "data": event.model_dump_json(exclude={"applicant"}),
+    }
 
 
-def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snapshot: ProcedureSnapshot,
+def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snapshot: _Snapshot,
          code: str, now: datetime, due: datetime | None, officer: Officer | None, refusal: str | None) -> DossierRow:
     a = body.applicant
     refused = refusal is not None
     return DossierRow(
-        id=uuid.uuid4(), code=code, receiving_agency=agency, procedure_code=snapshot.code,
-        procedure_version=snapshot.version, channel=body.channel.value,
+        id=uuid.uuid4(), code=code, receiving_agency=agency, procedure_code=snapshot.model.code,
+        procedure_version=snapshot.model.version, channel=body.channel.value,
         state=(DeskState.REFUSED if refused else DeskState.RECEIVED).value,
         applicant_name=a.full_name, personal_id=a.personal_id, phone=a.phone, email=a.email,
         received_at=now, appointment_at=due, idempotency_key=key, request_hash=request_hash,
-        procedure=snapshot.model_dump(mode="json"), documents=[d.model_dump() for d in body.documents],
+        procedure=snapshot.dumped, documents=[d.model_dump() for d in body.documents],
         received_by=officer.sub if officer else None, received_by_name=officer.name if officer else None,
         refusal_reason=refusal, closed_at=now if refused else None, updated_at=now,
     )

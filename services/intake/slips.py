@@ -26,6 +26,7 @@ def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the service: compiled once, no stat() of the file per render
     )
     env.filters["local"] = _local
     return env

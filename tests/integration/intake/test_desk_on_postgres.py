@@ -26,6 +26,7 @@ from services.intake.schemas import DossierIn
 from services.intake.service import Desk, NotFound, follow_case
 from services.intake.store import DossierHistoryRow, DossierRow, metadata
 from tests.conftest import NewDatabase
+from tests.integration.intake.test_desk_on_sqlite import follows_a_batch
 
 pytestmark = pytest.mark.infra
 WARD = "000.00.21.H55"
@@ -119,3 +120,7 @@ async def test_following_processing_keeps_state_and_the_slip_rows(desk: Desk) ->
     assert len(history) == 5 and sum(h.handover for h in history) == 1
     assert await outbox_types(desk, row.id) == [
         "vn.onestop.dossier.received.v1", "vn.onestop.dossier.result_handed_over.v1"]
+
+
+async def test_one_consumer_batch_follows_many_events(desk: Desk) -> None:
+    await follows_a_batch(desk)  # array parameters: one UPDATE and one INSERT for the batch
