@@ -1,25 +1,23 @@
-"""The delivery loop (a Runtime.loops task): due notices → `sending` (commit) → send → result + outcome event
-(one transaction). A sweeper re-queues notices left in `sending` by a crash; the idempotency key (SMS
-gateway) and the deterministic Message-ID (e-mail) keep that resend from reaching the citizen as a new message."""
+"""The delivery loop (a Runtime.loops task), a batch at a time: claim the due notices (`sending`, one
+transaction) → send them concurrently (bounded) → record every result with its outcome event (one
+transaction). A sweeper re-queues notices left in `sending` by a crash; the idempotency key (SMS gateway)
+and the deterministic Message-ID (e-mail) keep that resend from reaching the citizen as a new message."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import Table, and_, func, or_
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.clock import Clock
-from libs.messaging import enqueue
 from services.notifications.adapters import (
     EmailSenderProtocol,
     NotificationsConfig,
@@ -44,10 +42,31 @@ from services.notifications.domain import (
 )
 from services.notifications.metrics import NoticeMetrics
 from services.notifications.service import outcome_event
-from services.notifications.store import ContactRow, NoticeRow, progress_of, save_progress
+from services.notifications.store import (
+    NOTICES,
+    Notice,
+    NoticeRow,
+    Step,
+    insert_outbox,
+    load_due,
+    load_interrupted,
+    load_notice,
+    outbox_row,
+    progress_of,
+    save_steps,
+)
 
 log = logging.getLogger(__name__)
 ST = NoticeStatus
+
+
+class Sendable(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def context(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -59,7 +78,7 @@ class Senders:
     def from_config(cls, config: NotificationsConfig) -> Senders:
         return cls(make_email_sender(config.email), make_sms_sender(config.sms))
 
-    async def send(self, channel: str, to: str, row: NoticeRow) -> DeliveryResult:
+    async def send(self, channel: str, to: str, row: Sendable) -> DeliveryResult:
         try:
             notice = render(row.kind, channel, row.context)
         except Exception as exc:  # bad stored context or a template bug: retrying will not help
@@ -84,8 +103,45 @@ class DeliveryOptions:
 
 @dataclass(frozen=True)
 class Claimed:
-    row: NoticeRow
+    row: Notice
     progress: NoticeProgress  # as written when claimed (status sending)
+
+
+Counts = list[tuple[str, str, str]]  # (channel, kind, status) to count once committed
+
+
+class GroupCommit:
+    """Writes items submitted concurrently in as few transactions as possible: the first submitter starts a
+    writer; whatever is submitted while it writes goes into its next round. `record` returns once the
+    item's transaction committed, and raises if it failed."""
+
+    def __init__(self, write: Callable[[list[Step]], Awaitable[None]]) -> None:
+        self._write = write
+        self._queue: list[tuple[Step, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, step: Step) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append((step, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain())  # runs once the submitters now ready have queued
+        await done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                await self._write([step for step, _ in batch])
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
 
 class Delivery:
@@ -105,6 +161,7 @@ class Delivery:
         self.options = options or DeliveryOptions()
         self.wake_relay = wake_relay
         self._slots = asyncio.Semaphore(self.options.concurrency)
+        self._records = GroupCommit(self._record_steps)
         self._last_sweep = self._last_gauge = 0.0
 
     # -- the loop -----------------------------------------------------------------------------------
@@ -131,7 +188,7 @@ class Delivery:
             self._last_sweep = tick
             await self.sweep()
         claimed = await self.claim()
-        await asyncio.gather(*(self.deliver(c) for c in claimed))
+        await self.deliver_batch(claimed)
         if tick - self._last_gauge >= self.options.gauge_every_seconds:
             self._last_gauge = tick
             await self.refresh_retry_queue()
@@ -145,98 +202,124 @@ class Delivery:
                 return
 
     # -- steps --------------------------------------------------------------------------------------
+    async def _unit_of_work(self, work: Callable[[Connection], tuple[Counts, bool]]) -> None:
+        """Run `work` in one transaction; count its metric samples once committed, wake the relay when it
+        staged events."""
+        async with self.sessions() as session, session.begin():
+            conn = await session.connection()
+            counts, staged = await conn.run_sync(work)
+        for channel, kind, status in counts:
+            self.metrics.count(channel, kind, status)
+        if staged:
+            self.wake_relay()
+
+    def _write(self, conn: Connection, steps: list[Step], now: datetime) -> tuple[set[UUID], Counts, bool]:
+        """Write lifecycle steps with notice.delivered / notice.failed for the final ones (one statement each
+        for the steps and for their events)."""
+        saved = save_steps(conn, steps, now)
+        counts: Counts = []
+        rows = []
+        for step in steps:
+            n = step.notice
+            if n.id not in saved:
+                log.info("notice %s changed meanwhile; %s not recorded", n.id, step.after.status.value)
+                continue
+            if step.after.status is not ST.SENDING:  # a status reached (claims are not counted)
+                counts.append((n.channel, n.kind, step.after.status.value))
+            event = outcome_event(n, step.after, now)
+            if event is not None:
+                rows.append(outbox_row(event, now))
+        insert_outbox(conn, self.outbox, rows)
+        return saved, counts, bool(rows)
+
     async def claim(self) -> list[Claimed]:
         """Due notices → `sending`, committed before anything is sent. Notices switched off since they were
-        recorded, or whose moment passed, are expired instead."""
+        recorded, or whose moment passed, are expired instead. One read and one write."""
         now = self.clock.now()
-        due = or_(
-            col(NoticeRow.status) == ST.CREATED.value,
-            and_(col(NoticeRow.status) == ST.TEMPORARY_FAILURE.value, col(NoticeRow.next_attempt_at) <= now),
-        )
-        query = (
-            select(NoticeRow, ContactRow.dossier_state)
-            .join(ContactRow, col(ContactRow.dossier_id) == col(NoticeRow.dossier_id))
-            .where(due)
-            .order_by(col(NoticeRow.created_at))
-            .limit(self.options.batch_size)
-        )
         claimed: list[Claimed] = []
-        expired = False
-        async with self.sessions() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True, of=NoticeRow)
-            for row, state in (await session.exec(query)).all():
-                before = progress_of(row)
-                if not self.config.policy.enabled(row.kind, row.channel):
-                    expired |= await self._finish(session, row, before, expire(before, "switched off"), now)
-                elif is_stale(row.kind, state):
-                    after = expire(before, f"stale: the dossier is {state}")
-                    expired |= await self._finish(session, row, before, after, now)
+
+        def work(conn: Connection) -> tuple[Counts, bool]:
+            steps = []
+            for notice, state in load_due(conn, now, self.options.batch_size):
+                before = progress_of(notice)
+                if not self.config.policy.enabled(notice.kind, notice.channel):
+                    steps.append(Step(notice, before, expire(before, "switched off")))
+                elif is_stale(notice.kind, state):
+                    steps.append(Step(notice, before, expire(before, f"stale: the dossier is {state}")))
                 else:
-                    after = start_attempt(before, now)
-                    if await save_progress(session, row.id, before, after, now):
-                        claimed.append(Claimed(row, after))
-        if expired:
-            self.wake_relay()
+                    steps.append(Step(notice, before, start_attempt(before, now)))
+            saved, counts, staged = self._write(conn, steps, now)
+            claimed.extend(Claimed(s.notice, s.after) for s in steps
+                           if s.after.status is ST.SENDING and s.notice.id in saved)
+            return counts, staged
+
+        await self._unit_of_work(work)
         return claimed
 
+    async def deliver_batch(self, claimed: list[Claimed]) -> None:
+        """Send claimed notices concurrently and record each result with its outcome event; never raises.
+
+        A slot (at most `concurrency`) covers a notice's send AND its record, so at most `concurrency`
+        notices are ever sent but not yet recorded — what a crash can make us send again (with the same
+        idempotency key and Message-ID). The records are group-committed: results that arrive while a
+        transaction is being written go together into the next one."""
+        await asyncio.gather(*(self._deliver_one(c) for c in claimed))
+
     async def deliver(self, c: Claimed) -> None:
-        """Send one claimed notice and record the result with its outcome event; never raises."""
+        """Send one claimed notice and record the result (see deliver_batch)."""
+        await self._deliver_one(c)
+
+    async def _deliver_one(self, c: Claimed) -> None:
         try:
-            # The slot covers the send AND its record: at most `concurrency` notices are ever sent but not
-            # yet recorded, which bounds what a crash can make us send again.
             async with self._slots:
-                started = time.perf_counter()
                 result = await self._send(c.row)
-                self.metrics.send_seconds.labels(c.row.channel).observe(time.perf_counter() - started)
-                now = self.clock.now()
-                after = record_result(c.progress, result, now, self.config.retry)
-                async with self.sessions() as session, session.begin():
-                    final = await self._finish(session, c.row, c.progress, after, now)
-            if final:
-                self.wake_relay()
+                after = record_result(c.progress, result, self.clock.now(), self.config.retry)
+                await self._records.record(Step(c.row, c.progress, after))
         except Exception:  # the notice stays `sending`; the sweeper takes it up again
             log.exception("recording the result of notice %s failed", c.row.id)
 
-    async def _send(self, row: NoticeRow) -> DeliveryResult:
+    async def _record_steps(self, steps: list[Step]) -> None:
+        now = self.clock.now()
+        await self._unit_of_work(lambda conn: self._write(conn, steps, now)[1:])
+
+    async def _send(self, row: Notice) -> DeliveryResult:
+        started = time.perf_counter()
         try:
-            return await self.senders.send(row.channel, row.recipient, row)
+            result = await self.senders.send(row.channel, row.recipient, row)
         except Exception as exc:  # an adapter bug must not leave the notice in `sending` for good
             log.exception("sender failed on notice %s", row.id)
-            return temporary(f"sender error: {type(exc).__name__}: {exc}")
+            result = temporary(f"sender error: {type(exc).__name__}: {exc}")
+        self.metrics.send_seconds.labels(row.channel).observe(time.perf_counter() - started)
+        return result
 
     async def sweep(self) -> int:
         """Notices `sending` for longer than the timeout were interrupted (crash, kill -9): retry them."""
         now = self.clock.now()
         cutoff = now - timedelta(seconds=self.options.sending_timeout_seconds)
-        query = (
-            select(NoticeRow)
-            .where(col(NoticeRow.status) == ST.SENDING.value, col(NoticeRow.updated_at) < cutoff)
-            .limit(500)
-        )
-        count, final = 0, False
-        async with self.sessions() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            for row in (await session.exec(query)).all():
-                before = progress_of(row)
-                after = interrupted(before, now, self.config.retry)
-                final |= await self._finish(session, row, before, after, now)
-                count += 1
-        if count:
-            log.warning("re-queued %d notice(s) interrupted while sending", count)
-        if final:
-            self.wake_relay()
-        return count
+        found = 0
+
+        def work(conn: Connection) -> tuple[Counts, bool]:
+            nonlocal found
+            steps = []
+            for notice in load_interrupted(conn, cutoff, 500):
+                before = progress_of(notice)
+                steps.append(Step(notice, before, interrupted(before, now, self.config.retry)))
+            found = len(steps)
+            return self._write(conn, steps, now)[1:]
+
+        await self._unit_of_work(work)
+        if found:
+            log.warning("re-queued %d notice(s) interrupted while sending", found)
+        return found
 
     async def refresh_retry_queue(self) -> None:
         query = (
-            select(NoticeRow.channel, func.count())
-            .where(col(NoticeRow.status) == ST.TEMPORARY_FAILURE.value)
-            .group_by(col(NoticeRow.channel))
+            select(NOTICES.c.channel, func.count())
+            .where(NOTICES.c.status == ST.TEMPORARY_FAILURE.value)
+            .group_by(NOTICES.c.channel)
         )
         async with self.sessions() as session:
-            counts = dict((await session.exec(query)).all())
+            counts = {channel: n for channel, n in (await session.execute(query)).all()}
         for channel in Channel:
             self.metrics.retry_queue.labels(channel.value).set(counts.get(channel.value, 0))
 
@@ -244,29 +327,23 @@ class Delivery:
         """An operator's retry: a fresh retry window, sent now. IllegalTransitionError when the notice
         is delivered, expired, permanently failed or being sent."""
         now = self.clock.now()
-        async with self.sessions() as session, session.begin():
-            row = await session.get(NoticeRow, notice_id, with_for_update=True)
-            if row is None:
-                return None
-            before = progress_of(row)
-            after = manual_retry(before, now)
-            if not await save_progress(session, row.id, before, after, now):
+        claimed: list[Claimed] = []
+
+        def work(conn: Connection) -> tuple[Counts, bool]:
+            notice = load_notice(conn, notice_id)
+            if notice is None:
+                return [], False
+            before = progress_of(notice)
+            step = Step(notice, before, manual_retry(before, now))
+            saved, counts, staged = self._write(conn, [step], now)
+            if not saved:
                 raise RuntimeError("the notice changed meanwhile; try again")
-        await self.deliver(Claimed(row, after))
+            claimed.append(Claimed(notice, step.after))
+            return counts, staged
+
+        await self._unit_of_work(work)
+        if not claimed:
+            return None
+        await self.deliver_batch(claimed)
         async with self.sessions() as session:
             return await session.get(NoticeRow, notice_id)
-
-    async def _finish(
-        self, session: AsyncSession, row: NoticeRow, before: NoticeProgress, after: NoticeProgress, now: datetime
-    ) -> bool:
-        """Write a lifecycle step, with notice.delivered / notice.failed when it is final. True when an
-        outcome event was staged."""
-        if not await save_progress(session, row.id, before, after, now):
-            log.info("notice %s changed meanwhile; %s not recorded", row.id, after.status.value)
-            return False
-        self.metrics.count(row.channel, row.kind, after.status.value)
-        event = outcome_event(row, after, now)
-        if event is None:
-            return False
-        await enqueue(session, self.outbox, event, now)
-        return True

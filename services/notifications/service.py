@@ -1,31 +1,36 @@
 """Service layer: which notices an event calls for, and recording them in the consumer's transaction.
 
-The decisions are pure functions (`facts_of`, `next_state`, `plan_notices`, `outcome_event`); `NoticeBook`
-applies them to the database. Nothing here sends: the delivery loop (delivery.py) does, after commit."""
+The decisions are pure functions (`facts_of`, `next_state`, `plan_notices`, `plan_batch`, `outcome_event`);
+`NoticeBook` applies them to the database, a consumer batch at a time (its handler only checks and collects
+an event; the batch is written with a few set-based statements just before the consumer's transaction
+commits). Nothing here sends: the delivery loop (delivery.py) does, after commit."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, delete
-from sqlmodel import col, select
+from sqlalchemy import Connection, Table
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts import Envelope, Event
 from libs.contracts import intake as ie
 from libs.contracts import processing as pe
 from libs.contracts.notifications import NoticeDelivered, NoticeEvent, NoticeFailed
-from libs.db import insert_ignore
-from libs.messaging import enqueue
 from services.notifications.adapters.config import NotificationsConfig
 from services.notifications.domain import (
     Channel,
     DossierState,
+    MissingContextError,
     NoticeContext,
     NoticeKind,
     NoticeProgress,
@@ -38,18 +43,26 @@ from services.notifications.domain import (
 )
 from services.notifications.metrics import NoticeMetrics
 from services.notifications.store import (
-    CONTACTS,
-    NOTICES,
-    ContactRow,
-    HeldNoticeRow,
-    NoticeRow,
+    Dossier,
+    Held,
+    Notice,
+    Step,
+    delete_held,
+    insert_dossiers,
+    insert_held,
+    insert_notices,
+    insert_outbox,
+    load_dossiers,
+    load_held,
+    load_open_notices,
+    outbox_row,
     progress_of,
-    save_progress,
+    save_steps,
+    update_dossiers,
 )
 
 log = logging.getLogger(__name__)
 S = DossierState
-OPEN = (NoticeStatus.CREATED.value, NoticeStatus.TEMPORARY_FAILURE.value)  # may still be sent or expired
 # Warnings to officers, not changes of the dossier: notifications ignores them.
 IGNORED: frozenset[type[Event]] = frozenset({ie.DossierRated, pe.Overdue, pe.DueSoon, pe.HandoffAckOverdue})
 FALLBACK_REJECTION = "hồ sơ không đủ điều kiện giải quyết theo quy định"
@@ -176,7 +189,7 @@ class DossierView:
     rejection_reason: str | None = None
 
     @classmethod
-    def of(cls, row: ContactRow) -> DossierView:
+    def of(cls, row: Dossier) -> DossierView:
         return cls(row.dossier_id, row.code, row.full_name, row.phone, row.email, row.agency_name,
                    row.procedure_name, row.dossier_state, row.appointment_at, row.rejection_reason)
 
@@ -210,13 +223,18 @@ def notice_context(kind: NoticeKind, d: DossierView, extra: dict[str, Any], look
     return ctx
 
 
+def wanted_channels(kind: NoticeKind, d: DossierView, config: NotificationsConfig) -> list[tuple[Channel, str]]:
+    """(channel, recipient) for each channel switched on for the kind that the citizen can be reached on."""
+    return [(ch, to) for ch, to in ((Channel.SMS, d.phone), (Channel.EMAIL, d.email))
+            if to and config.policy.enabled(kind, ch)]
+
+
 def plan_notices(
     kind: NoticeKind, d: DossierView, event_id: str, extra: dict[str, Any], config: NotificationsConfig
 ) -> list[PlannedNotice]:
     """One notice per channel that is switched on and that the citizen can be reached on; a notice whose
     moment has already passed (the dossier moved on) is planned as expired."""
-    wanted = [(ch, to) for ch, to in ((Channel.SMS, d.phone), (Channel.EMAIL, d.email))
-              if to and config.policy.enabled(kind, ch)]
+    wanted = wanted_channels(kind, d, config)
     if not wanted:
         return []
     context = notice_context(kind, d, extra, config.lookup_url).model_dump(mode="json")
@@ -224,7 +242,22 @@ def plan_notices(
     return [PlannedNotice(notice_key(str(d.dossier_id), event_id, ch), ch, to, context, stale) for ch, to in wanted]
 
 
-def outcome_event(row: NoticeRow, progress: NoticeProgress, at: datetime) -> NoticeEvent | None:
+class NoticeFacts(Protocol):
+    """What an outcome event tells of a notice (a stored row or one in memory)."""
+
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def dossier_id(self) -> UUID: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+
+
+def outcome_event(row: NoticeFacts, progress: NoticeProgress, at: datetime) -> NoticeEvent | None:
     """notice.delivered / notice.failed for a final status; None while the notice may still go out."""
     common: dict[str, Any] = {
         "dossier_id": row.dossier_id, "code": row.code, "notice_id": str(row.id), "kind": row.kind,
@@ -239,10 +272,145 @@ def outcome_event(row: NoticeRow, progress: NoticeProgress, at: datetime) -> Not
 
 # -- recording (in the consumer's transaction) ------------------------------------------------------------
 
+_STALE_KINDS: dict[str, frozenset[str]] = {
+    state.value: frozenset(k.value for k in NoticeKind if is_stale(k, state)) for state in DossierState
+}
+# Stands for the dossier when an event is checked on arrival: its fields are never the missing ones.
+_PLACEHOLDER = DossierView(UUID(int=0), "-", "-", None, None, "-", "-", S.SUBMITTED.value,
+                           datetime(2000, 1, 1, tzinfo=UTC), None)
+_PENDING = "notifications.pending"
+
+
+def check_event(facts: EventFacts, config: NotificationsConfig) -> None:
+    """Refuse (MissingContextError, ValidationError) an event whose own data cannot make the notice it calls
+    for, whatever the dossier: the consumer then dead-letters that event alone."""
+    kind = facts.kind
+    if kind is not None and any(config.policy.enabled(kind, ch) for ch in Channel):
+        notice_context(kind, _PLACEHOLDER, facts.extra, config.lookup_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An event of the batch, read and checked, waiting for the batch's unit of work."""
+
+    dossier_id: UUID
+    code: str
+    event_id: str
+    facts: EventFacts
+    at: datetime  # when the event happened
+    now: datetime  # when it was applied
+    trace: Context  # the consume span's context, carried by the events it causes
+
+
+@dataclass(frozen=True, slots=True)
+class NewNotice:
+    notice: Notice
+    trace: Context
+
+
+@dataclass
+class BatchPlan:
+    """What a batch of events changes (pure: built from the rows the batch read)."""
+
+    dossiers: dict[UUID, Dossier]
+    created: set[UUID]  # dossiers whose row does not exist yet
+    notices: dict[str, NewNotice] = field(default_factory=dict)  # by key, in the order recorded
+    keys: dict[UUID, list[str]] = field(default_factory=dict)  # keys of `notices` by dossier
+    held: list[Held] = field(default_factory=list)  # to keep (contact still unknown)
+    released: set[UUID] = field(default_factory=set)  # dossiers whose stored held notices were recorded
+    moves: dict[UUID, list[tuple[str, Context]]] = field(default_factory=dict)  # state changes, in order
+
+
+def plan_batch(
+    items: list[Pending], dossiers: dict[UUID, Dossier], stored_held: dict[UUID, list[Held]],
+    config: NotificationsConfig,
+) -> BatchPlan:
+    """Apply the batch's events in order to the dossiers (rows absent are created bare), recording the
+    notices they call for; the same decisions, event by event, as applying them one transaction each."""
+    plan = BatchPlan(dossiers, set())
+    waiting: dict[UUID, list[Held]] = {d: list(h) for d, h in stored_held.items()}
+    for item in items:
+        d = dossiers.get(item.dossier_id)
+        if d is None:
+            d = dossiers[item.dossier_id] = Dossier(item.dossier_id, item.code, updated_at=item.now)
+            plan.created.add(item.dossier_id)
+        facts = item.facts
+        newly_known = facts.contact is not None and not d.contact_known
+        state_before = d.dossier_state
+        _update(d, facts, item.at, item.now)
+        if newly_known:
+            held = sorted(waiting.pop(d.dossier_id, []), key=lambda h: h.event_at)
+            if d.dossier_id in stored_held:
+                plan.released.add(d.dossier_id)
+            for h in held:
+                _record(plan, d, NoticeKind(h.kind), h.event_id, h.extra, item, config)
+        if facts.kind is not None:
+            if d.contact_known:
+                _record(plan, d, facts.kind, item.event_id, facts.extra, item, config)
+            else:
+                waiting.setdefault(d.dossier_id, []).append(
+                    Held(item.event_id, d.dossier_id, facts.kind.value, facts.extra, item.at, item.now))
+        if d.dossier_state != state_before:
+            _expire_recorded(plan, d, item)
+            plan.moves.setdefault(d.dossier_id, []).append((d.dossier_state, item.trace))
+    plan.held = [h for d, held in waiting.items() for h in held if d not in stored_held or h not in stored_held[d]]
+    return plan
+
+
+def _record(plan: BatchPlan, d: Dossier, kind: NoticeKind, event_id: str, extra: dict[str, Any], item: Pending,
+            config: NotificationsConfig) -> None:
+    view = DossierView.of(d)
+    try:
+        planned = plan_notices(kind, view, event_id, extra, config)
+    except (MissingContextError, ValidationError) as exc:  # the dossier lacks what the notice needs
+        log.error("notice %s of dossier %s cannot be built: %s", kind.value, d.code, exc)
+        reason = f"cannot build the notice: {type(exc).__name__}: {exc}"[:1000]
+        planned = [PlannedNotice(notice_key(str(d.dossier_id), event_id, ch), ch, to, {}, reason)
+                   for ch, to in wanted_channels(kind, view, config)]
+        failed = NoticeStatus.TECHNICAL_FAILURE
+    else:
+        failed = NoticeStatus.EXPIRED
+    for p in planned:
+        if p.key in plan.notices:
+            continue
+        status = failed if p.expired_because else NoticeStatus.CREATED
+        notice = Notice(
+            id=uuid4(), key=p.key, dossier_id=d.dossier_id, code=d.code, event_id=event_id, kind=kind.value,
+            channel=p.channel.value, recipient=p.recipient, status=status.value, reason=p.expired_because,
+            created_at=item.now, updated_at=item.now, context=p.context,
+        )
+        plan.notices[p.key] = NewNotice(notice, item.trace)
+        plan.keys.setdefault(d.dossier_id, []).append(p.key)
+
+
+def _expire_recorded(plan: BatchPlan, d: Dossier, item: Pending) -> None:
+    """Notices recorded earlier in the batch whose moment passed with this event."""
+    for key in plan.keys.get(d.dossier_id, ()):
+        n = plan.notices[key].notice
+        if n.status == NoticeStatus.CREATED and is_stale(n.kind, d.dossier_state):
+            expired = replace(n, status=NoticeStatus.EXPIRED.value, reason=f"stale: the dossier is {d.dossier_state}",
+                              updated_at=item.now)
+            plan.notices[key] = NewNotice(expired, item.trace)
+
+
+def expire_steps(notices: list[Notice], moves: dict[UUID, list[tuple[str, Context]]]) -> list[tuple[Step, Context]]:
+    """Stored notices (open) whose moment passed with one of the batch's state changes (the first such)."""
+    steps = []
+    for n in notices:
+        for state, trace in moves.get(n.dossier_id, ()):
+            if is_stale(n.kind, state):
+                before = progress_of(n)
+                steps.append((Step(n, before, expire(before, f"stale: the dossier is {state}")), trace))
+                break
+    return steps
+
 
 @dataclass
 class NoticeBook:
-    """Applies intake/processing events: keeps the dossier's contact and state, records notices."""
+    """Applies intake/processing events: keeps the dossier's contact and state, records notices.
+
+    `apply` (the handler) only reads and checks an event; the batch's events are applied together just
+    before the consumer's transaction commits — a few statements per batch, not a few per event."""
 
     config: NotificationsConfig
     outbox: Table
@@ -250,76 +418,71 @@ class NoticeBook:
 
     async def apply(self, session: AsyncSession, event: Event, env: Envelope, now: datetime) -> None:
         facts = facts_of(event)
-        row = await self._dossier(session, event, now)
-        newly_known = facts.contact is not None and not row.contact_known
-        at = event_time(event, env)
-        state_before = row.dossier_state
-        _update(row, facts, at, now)
-        session.add(row)
-        await session.flush()
-        if newly_known:
-            await self._release_held(session, row, now)
-        if facts.kind is not None:
-            if row.contact_known:
-                await self._record(session, row, facts.kind, env.id, facts.extra, now)
-            else:
-                session.add(HeldNoticeRow(event_id=env.id, dossier_id=row.dossier_id, kind=facts.kind.value,
-                                          extra=facts.extra, event_at=at, created_at=now))
-        if row.dossier_state != state_before:
-            await self._expire_stale(session, row, now)
+        check_event(facts, self.config)
+        item = Pending(event.dossier_id, event.code, env.id, facts, event_time(event, env), now,
+                       otel_context.get_current())
+        info = session.sync_session.info
+        pending = info.get(_PENDING)
+        if pending is None:
+            pending = info[_PENDING] = []
+            sa_event.listen(session.sync_session, "before_commit", self._write_batch, once=True)
+        pending.append(item)
 
-    async def _dossier(self, session: AsyncSession, event: Event, now: datetime) -> ContactRow:
-        """The dossier's row, created bare if this is the first event about it; locked for this transaction."""
-        await insert_ignore(session, CONTACTS, {
-            "dossier_id": event.dossier_id, "code": event.code, "full_name": "", "agency_name": "",
-            "dossier_state": S.SUBMITTED.value, "updated_at": now, "contact_known": False,
-            "receiving_agency": "", "procedure_name": "",
-        })
-        query = select(ContactRow).where(ContactRow.dossier_id == event.dossier_id).with_for_update()
-        return (await session.exec(query.execution_options(populate_existing=True))).one()
+    def _write_batch(self, session: Session) -> None:
+        items: list[Pending] = session.info.pop(_PENDING, [])
+        if items:
+            counts = self.write(session.connection(), items)
+            sa_event.listen(session, "after_commit", lambda _s: self._count(counts), once=True)
 
-    async def _record(
-        self, session: AsyncSession, row: ContactRow, kind: NoticeKind, event_id: str, extra: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        for plan in plan_notices(kind, DossierView.of(row), event_id, extra, self.config):
-            notice = NoticeRow(
-                id=uuid4(), key=plan.key, dossier_id=row.dossier_id, code=row.code, event_id=event_id,
-                kind=kind.value, channel=plan.channel.value, recipient=plan.recipient,
-                status=NoticeStatus.CREATED.value, context=plan.context, created_at=now, updated_at=now,
-            )
-            if not await insert_ignore(session, NOTICES, notice.model_dump()):
+    def write(self, conn: Connection, items: list[Pending]) -> list[tuple[str, str, str]]:
+        """The batch's unit of work (inside its transaction); returns the metric samples to count once the
+        transaction commits."""
+        now = items[-1].now
+        ids = list(dict.fromkeys(i.dossier_id for i in items))
+        dossiers = load_dossiers(conn, ids)
+        with_contact = {i.dossier_id for i in items if i.facts.contact is not None}
+        unknown = [d for d, row in dossiers.items() if not row.contact_known and d in with_contact]
+        plan = plan_batch(items, dossiers, load_held(conn, unknown), self.config)
+        # Stored notices the batch may expire, read before this batch's own are written.
+        kinds = set().union(*(_STALE_KINDS.get(s, frozenset()) for m in plan.moves.values() for s, _ in m))
+        moved = [d for d in plan.moves if d not in plan.created]
+        stored = load_open_notices(conn, moved, sorted(kinds))
+
+        insert_dossiers(conn, [plan.dossiers[d] for d in plan.created])
+        update_dossiers(conn, [row for d, row in plan.dossiers.items() if d not in plan.created])
+        insert_held(conn, plan.held)
+        delete_held(conn, sorted(plan.released))
+
+        counts: list[tuple[str, str, str]] = []
+        outbox: list[dict[str, Any]] = []
+        written = insert_notices(conn, [new.notice for new in plan.notices.values()])
+        for new in plan.notices.values():
+            n = new.notice
+            if n.key not in written:
                 continue  # recorded before (same dossier, event and channel)
-            self.metrics.count(notice.channel, notice.kind, NoticeStatus.CREATED.value)
-            if plan.expired_because:
-                await self._expire(session, notice, plan.expired_because, now)
+            counts.append((n.channel, n.kind, NoticeStatus.CREATED.value))
+            if n.status != NoticeStatus.CREATED:
+                counts.append((n.channel, n.kind, n.status))
+                event = outcome_event(n, progress_of(n), n.updated_at or now)
+                if event is not None:
+                    outbox.append(outbox_row(event, now, new.trace))
+        steps = expire_steps(stored, plan.moves)
+        saved = save_steps(conn, [s for s, _ in steps], now)
+        for step, trace in steps:
+            if step.notice.id in saved:
+                counts.append((step.notice.channel, step.notice.kind, step.after.status.value))
+                event = outcome_event(step.notice, step.after, now)
+                if event is not None:
+                    outbox.append(outbox_row(event, now, trace))
+        insert_outbox(conn, self.outbox, outbox)
+        return counts
 
-    async def _release_held(self, session: AsyncSession, row: ContactRow, now: datetime) -> None:
-        query = select(HeldNoticeRow).where(HeldNoticeRow.dossier_id == row.dossier_id)
-        held = (await session.exec(query.order_by(col(HeldNoticeRow.event_at)))).all()
-        for h in held:
-            await self._record(session, row, NoticeKind(h.kind), h.event_id, h.extra, now)
-        if held:
-            await session.exec(delete(HeldNoticeRow).where(col(HeldNoticeRow.dossier_id) == row.dossier_id))
-
-    async def _expire_stale(self, session: AsyncSession, row: ContactRow, now: datetime) -> None:
-        """Notices not yet out whose moment passed with this event are expired, not sent."""
-        query = select(NoticeRow).where(NoticeRow.dossier_id == row.dossier_id, col(NoticeRow.status).in_(OPEN))
-        for notice in (await session.exec(query.with_for_update())).all():
-            if is_stale(notice.kind, row.dossier_state):
-                await self._expire(session, notice, f"stale: the dossier is {row.dossier_state}", now)
-
-    async def _expire(self, session: AsyncSession, notice: NoticeRow, reason: str, now: datetime) -> None:
-        before = progress_of(notice)
-        after = expire(before, reason)
-        if await save_progress(session, notice.id, before, after, now):
-            event = outcome_event(notice, after, now)
-            if event is not None:
-                await enqueue(session, self.outbox, event, now)
-            self.metrics.count(notice.channel, notice.kind, after.status.value)
+    def _count(self, counts: list[tuple[str, str, str]]) -> None:
+        for channel, kind, status in counts:
+            self.metrics.count(channel, kind, status)
 
 
-def _update(row: ContactRow, facts: EventFacts, at: datetime, now: datetime) -> None:
+def _update(row: Dossier, facts: EventFacts, at: datetime, now: datetime) -> None:
     c = facts.contact
     if c is not None:
         row.full_name, row.phone, row.email = c.full_name, c.phone, c.email
