@@ -14,17 +14,18 @@ from typing import Any
 from uuid import UUID
 
 from prometheus_client import Counter
+from sqlalchemy import Table
 
 from libs.auth import ROLES, Officer
 from libs.calendar import WorkCalendar
 from libs.contracts import REGISTRY
 from libs.contracts.intake import DossierReceived
 from libs.contracts.processing import contract_type
-from libs.messaging import enqueue
+from libs.messaging import outbox_row
 from libs.runtime import Runtime
 from services.processing import store, views
 from services.processing.actions import Acknowledge, _Action
-from services.processing.domain import Case, CaseEvent, DomainError, can_act, sweep
+from services.processing.domain import Case, CaseEvent, DomainError, can_act
 from services.processing.settings import ProcessingSettings
 from services.processing.store import AsyncSession, CaseRow
 
@@ -60,7 +61,7 @@ class Workflow:
     # --- reading -------------------------------------------------------------------------------
 
     def load(self, row: CaseRow) -> Case:
-        return Case.from_dict(row.data, self.calendar)
+        return store.case_of(row, self.calendar)
 
     async def view(self, code: str, agency: str) -> dict[str, Any]:
         async with self.rt.sessions() as session:
@@ -99,8 +100,6 @@ class Workflow:
 
     async def open_case(self, session: AsyncSession, event: DossierReceived) -> list[CaseEvent]:
         """Open the case of a received dossier; nothing when it is open already (a re-sent receipt)."""
-        if await store.exists(session, event.dossier_id):
-            return []
         now = self.rt.clock.now()
         case, events = Case.open(
             dossier_id=str(event.dossier_id), code=event.code, procedure=event.procedure.model_dump(mode="json"),
@@ -108,8 +107,8 @@ class Workflow:
             calendar=self.calendar, competent_agency=event.procedure.competent_agency,
             appointment_at=event.appointment_at,
         )
-        session.add(store.new_row(case, now, event_seq=len(events)))
-        await session.flush()
+        if not await store.insert_new(session, store.new_row(case, now, event_seq=len(events))):
+            return []
         await self._emit(session, UUID(case.dossier_id), 0, events, now)
         self._count(events)
         return events
@@ -146,25 +145,39 @@ class Workflow:
         processes) the sweep runs; a crash before the commit only means the next sweep raises it."""
         now = self.rt.clock.now()
         horizon = self.calendar.add_working_hours(now, self.settings.due_soon_hours) + timedelta(days=1)
-        after: tuple[datetime, UUID] | None = None
+        async with self.rt.sessions() as session:
+            keys = await store.sweep_keys(session, now, horizon)
         raised: list[CaseEvent] = []
-        while True:
+        size = self.settings.sweep_page_size
+        for start in range(0, len(keys), size):
             async with self.rt.sessions() as session, session.begin():
-                rows = await store.sweep_page(session, now, horizon, after, self.settings.sweep_page_size)
-                page = await self._sweep_page(session, rows, now)
-            self._committed(page)
-            raised += page
-            if len(rows) < self.settings.sweep_page_size:
-                return raised
-            after = (rows[-1].appointment_at, rows[-1].dossier_id)
+                page = await store.sweep_page(session, now, horizon, keys[start:start + size])
+                events = await self._sweep_page(session, page, now)
+            self._committed(events)
+            raised += events
+        return raised
 
-    async def _sweep_page(self, session: AsyncSession, rows: list[CaseRow], now: datetime) -> list[CaseEvent]:
-        cases = {row.dossier_id: (row, self.load(row)) for row in rows}
-        events = sweep([case for _, case in cases.values()], now, self.calendar, self.settings.due_soon_hours)
-        for dossier_id, (row, case) in cases.items():
-            mine = [e for e in events if e.dossier_id == str(dossier_id)]
-            if mine:
-                await self._persist(session, row, case, mine, now)
+    async def _sweep_page(self, session: AsyncSession, page: list[store.Candidate], now: datetime) -> list[CaseEvent]:
+        """The domain decides on the page's views; then one UPDATE of the cases it warned, one INSERT of
+        their event log rows and one of their outbox rows."""
+        events: list[CaseEvent] = []
+        swept: list[tuple[store.Candidate, int]] = []
+        log_rows: list[dict[str, Any]] = []
+        staged = _Staging(self.rt.outbox, now)
+        for cand in page:
+            mine = cand.watched.check_deadlines(now, self.calendar, self.settings.due_soon_hours)
+            if not mine:
+                continue
+            seq = cand.event_seq
+            for event in mine:
+                seq += 1
+                data = event.to_dict()
+                log_rows.append(store.event_row(cand.dossier_id, seq, staged.add(event, data), event, data))
+            swept.append((cand, seq))
+            events += mine
+        await store.save_swept(session, swept, now)
+        await store.insert_events(session, log_rows)
+        await staged.write(session)
         return events
 
     # --- persistence ---------------------------------------------------------------------------
@@ -180,13 +193,15 @@ class Workflow:
         self, session: AsyncSession, dossier_id: UUID, seq: int, events: Iterable[CaseEvent], now: datetime
     ) -> int:
         """Each domain event → its contract event in the outbox, and a row of the case's event log."""
-        assert self.rt.outbox is not None
-        staged: list[tuple[CaseEvent, str]] = []
+        staged = _Staging(self.rt.outbox, now)
+        rows = []
         for event in events:
-            contract = REGISTRY[contract_type(event.type)].model_validate(event.to_dict())
-            envelope = await enqueue(session, self.rt.outbox, contract, now)
-            staged.append((event, envelope.id))
-        return await store.append_events(session, dossier_id, seq, staged)
+            seq += 1
+            data = event.to_dict()
+            rows.append(store.event_row(dossier_id, seq, staged.add(event, data), event, data))
+        await store.insert_events(session, rows)
+        await staged.write(session)
+        return seq
 
     def _count(self, events: Iterable[CaseEvent]) -> None:
         for event in events:
@@ -196,3 +211,20 @@ class Workflow:
         if events:
             self._count(events)
             self.rt.wake_relay()
+
+
+class _Staging:
+    """Outbox rows of many events, written with one INSERT (what `libs.messaging.enqueue` writes, one by one)."""
+
+    def __init__(self, table: Table | None, now: datetime) -> None:
+        assert table is not None
+        self.table, self.now, self.rows = table, now, list[dict[str, Any]]()
+
+    def add(self, event: CaseEvent, data: dict[str, Any]) -> str:
+        """Stage the contract event of `event` (`data` is `event.to_dict()`); returns its ce_id."""
+        row = outbox_row(REGISTRY[contract_type(event.type)].model_validate(data), self.now)
+        self.rows.append(row)
+        return str(row["event_id"])
+
+    async def write(self, session: AsyncSession) -> None:
+        await store.insert_outbox(session, self.table, self.rows)

@@ -1,25 +1,36 @@
 """Processing's own tables and queries: cases (hồ sơ đang xử lý), their append-only event log, outbox, inbox.
 
 A case is stored whole as `Case.to_dict()` in `data`; the columns beside it are copies for queries
-(work queues, scoping, the deadline sweep) and are rewritten from the case on every save."""
+(work queues, scoping, the deadline sweep) and are rewritten from the case on every save.
+
+One exception: the sweep's warning flags. The sweep reads only query columns (never `data`) and writes
+back only `flags` and the warned booleans, a page of cases in one statement, so the `flags` column is the
+truth for them: `case_of` loads a case with the column's flags over the ones in `data`."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Index, or_, tuple_, update
+from sqlalchemy import JSON, Index, Table, bindparam, or_, text, update
+from sqlalchemy import case as sa_case
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from libs.calendar import WorkCalendar
 from libs.db.types import UTCDateTime
 from libs.runtime import messaging_tables
-from services.processing.domain import Case, CaseEvent, CaseState
-from services.processing.domain.case_outcome import OVERDUE_FLAG
+from services.processing.domain import Case, CaseEvent, CaseState, StepView, SubState, Watched
+from services.processing.domain.serialise import handoff_from_dict
 
 
 class Base(SQLModel, registry=registry()):
@@ -61,6 +72,11 @@ class CaseRow(Base, table=True):
     due_soon_warned: bool = False
     ack_overdue_warned: bool = False  # likewise for the pending hand-over's late acknowledgement
     extended: bool = False
+    # The current step, as the sweep's events name it (so the sweep never reads `data`).
+    step_code: str | None = Field(default=None, max_length=64)
+    step_name: str | None = None
+    step_deadline: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    step_active: bool = False
     flags: list[str] = Field(default_factory=list, sa_type=JSON)
     version: int = 1  # optimistic concurrency: every save checks and bumps it
     event_seq: int = 0  # last `case_events.seq` of this case
@@ -88,15 +104,21 @@ class CaseEventRow(Base, table=True):
 def columns(case: Case) -> dict[str, Any]:
     """The query columns of a case, derived from the case itself."""
     handoff = case.pending_handoff
+    overdue, due_soon_warned, ack_overdue_warned = case.watched().warned()
+    step = case.current_step
     return {
         "holder_agency": case.holder_agency,
         "state": int(case.state),
         "sub_state": case.sub_state.value if case.sub_state else None,
         "appointment_at": case.appointment_at,
         "ack_due_at": handoff.ack_due_at if handoff is not None and not case.state.is_terminal else None,
-        "overdue": OVERDUE_FLAG in case.flags,
-        "due_soon_warned": f"due_soon@{case.appointment_at.astimezone(UTC).isoformat()}" in case.flags,
-        "ack_overdue_warned": handoff is not None and f"ack_overdue#{len(case.handoffs) - 1}" in case.flags,
+        "overdue": overdue,
+        "due_soon_warned": due_soon_warned,
+        "ack_overdue_warned": ack_overdue_warned,
+        "step_code": step.code if step else None,
+        "step_name": step.name if step else None,
+        "step_deadline": step.deadline if step else None,
+        "step_active": case.active_step is not None,
         "extended": case.extended,
         "flags": sorted(case.flags),
         "closed_at": case.closed_at,
@@ -112,13 +134,22 @@ def new_row(case: Case, now: datetime, event_seq: int) -> CaseRow:
     )
 
 
+def case_of(row: CaseRow, calendar: WorkCalendar) -> Case:
+    """The stored case; its warning flags come from the `flags` column (the sweep writes only that)."""
+    return Case.from_dict({**row.data, "flags": row.flags}, calendar)
+
+
 def _is_postgres(session: SAAsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def exists(session: AsyncSession, dossier_id: UUID) -> bool:
-    query = select(CaseRow.dossier_id).where(CaseRow.dossier_id == dossier_id)
-    return (await session.exec(query)).first() is not None
+async def insert_new(session: AsyncSession, row: CaseRow) -> bool:
+    """Insert a new case unless its dossier has one already (no read first); True when inserted."""
+    values = {column.name: getattr(row, column.name) for column in CASES.columns}
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
+    statement = insert(CASES).values(**values).on_conflict_do_nothing(index_elements=[CASES.c.dossier_id])
+    result: Any = await session.execute(statement)
+    return bool(result.rowcount == 1)
 
 
 async def lock(session: AsyncSession, *, code: str | None = None, dossier_id: UUID | None = None) -> CaseRow | None:
@@ -148,22 +179,6 @@ async def save(session: AsyncSession, row: CaseRow, case: Case, now: datetime, e
     if result.rowcount != 1:
         raise ConcurrentUpdate(f"case {row.code} was changed by someone else meanwhile; reload and try again")
     return version + 1
-
-
-async def append_events(
-    session: AsyncSession, dossier_id: UUID, first_seq: int, events: Sequence[tuple[CaseEvent, str]]
-) -> int:
-    """Append (event, ce_id) pairs after `first_seq`; returns the last sequence number written.
-
-    (dossier_id, seq) is the primary key, so two writers that both read the same case cannot both append."""
-    seq = first_seq
-    for event, event_id in events:
-        seq += 1
-        session.add(CaseEventRow(
-            dossier_id=dossier_id, seq=seq, event_id=event_id, type=event.type, at=event.at,
-            actor=event.actor[:100], agency=event.agency, data=event.to_dict(),
-        ))
-    return seq
 
 
 async def events_of(session: AsyncSession, dossier_id: UUID) -> list[CaseEventRow]:
@@ -199,30 +214,173 @@ async def search(
     return list((await session.exec(query)).all())
 
 
-async def sweep_page(
-    session: AsyncSession,
-    now: datetime,
-    horizon: datetime,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> list[CaseRow]:
-    """Open cases the sweep may have something to say about, in (appointment, id) order, locked.
+CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
+EVENTS: Table = CaseEventRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(eq=False)
+class Candidate:
+    """A case the sweep reads: the deadline rules' view of it and what its write-back checks."""
+
+    dossier_id: UUID
+    watched: Watched
+    version: int
+    event_seq: int
+    ack_overdue_warned: bool
+
+
+def _sweep_filter(now: datetime, horizon: datetime) -> tuple[Any, Any]:
+    """(which cases the sweep reads, when their stored hand-overs must be read too)."""
+    c = CASES.c
+    near = (
+        c.state.in_(CLOCK_STATES)
+        & (c.appointment_at <= horizon)
+        & c.overdue.is_(False)
+        & (c.due_soon_warned.is_(False) | (c.appointment_at < now))
+    )
+    unacknowledged = (c.ack_due_at <= now) & c.ack_overdue_warned.is_(False)
+    return c.state.in_(WATCHED) & or_(near, unacknowledged), unacknowledged
+
+
+async def sweep_keys(session: AsyncSession, now: datetime, horizon: datetime) -> list[UUID]:
+    """Open cases the sweep may have something to say about, in (appointment, id) order (not locked).
 
     Candidates: the clock runs and the appointment is within the due-soon horizon and not yet flagged
-    overdue, or a hand-over's acknowledgement time has passed. On PostgreSQL the page is locked with
-    SKIP LOCKED, so two sweeping processes never check the same case at once and an officer's open
-    transaction is never waited for (that case is seen by the next sweep)."""
-    near = (
-        col(CaseRow.state).in_(CLOCK_STATES)
-        & (col(CaseRow.appointment_at) <= horizon)
-        & col(CaseRow.overdue).is_(False)
-        & (col(CaseRow.due_soon_warned).is_(False) | (col(CaseRow.appointment_at) < now))
-    )
-    unacknowledged = (col(CaseRow.ack_due_at) <= now) & col(CaseRow.ack_overdue_warned).is_(False)
-    query = select(CaseRow).where(col(CaseRow.state).in_(WATCHED), or_(near, unacknowledged))
-    if after is not None:
-        query = query.where(tuple_(col(CaseRow.appointment_at), col(CaseRow.dossier_id)) > after)
-    query = query.order_by(col(CaseRow.appointment_at), col(CaseRow.dossier_id)).limit(limit)
+    overdue, or a hand-over's acknowledgement time has passed. One query for the whole sweep: the pages
+    are then read by key (`sweep_page`), not by re-running and re-sorting this query once a page."""
+    wanted, _ = _sweep_filter(now, horizon)
+    query = core_select(CASES.c.dossier_id).where(wanted).order_by(CASES.c.appointment_at, CASES.c.dossier_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def sweep_page(session: AsyncSession, now: datetime, horizon: datetime, keys: Sequence[UUID]) -> list[Candidate]:
+    """Those of `keys` that are still candidates, locked, in (appointment, id) order.
+
+    On PostgreSQL the page is locked with SKIP LOCKED, so two sweeping processes never check the same case
+    at once and an officer's open transaction is never waited for (that case is seen by the next sweep);
+    the candidate test is re-checked on the row as locked, so a case another process has just warned is
+    left out. Only query columns are read; the stored hand-overs only of the cases whose acknowledgement
+    is late."""
+    c = CASES.c
+    wanted, unacknowledged = _sweep_filter(now, horizon)
+    query = core_select(
+        c.dossier_id, c.code, c.state, c.sub_state, c.holder_agency, c.appointment_at, c.step_code, c.step_name,
+        c.step_deadline, c.step_active, c.flags, c.version, c.event_seq, c.ack_overdue_warned,
+        sa_case((unacknowledged, c.data["handoffs"]), else_=None).label("handoffs"),
+    ).where(c.dossier_id.in_(list(keys)), wanted).order_by(c.appointment_at, c.dossier_id)
     if _is_postgres(session):
         query = query.with_for_update(skip_locked=True)
-    return list((await session.exec(query)).all())
+    return [_candidate(row) for row in (await session.execute(query)).all()]
+
+
+def _candidate(row: Any) -> Candidate:
+    handoffs = row.handoffs or []
+    last = handoff_from_dict(handoffs[-1]) if handoffs else None
+    step = StepView(row.step_code, row.step_name or "", row.step_deadline) if row.step_code is not None else None
+    watched = Watched(
+        dossier_id=str(row.dossier_id), code=row.code, state=CaseState(row.state),
+        sub_state=SubState(row.sub_state) if row.sub_state else None, holder_agency=row.holder_agency,
+        appointment_at=row.appointment_at, step=step, step_active=row.step_active,
+        handoff=last if last is not None and last.pending else None, handoff_no=len(handoffs) - 1,
+        flags=set(row.flags),
+    )
+    return Candidate(row.dossier_id, watched, row.version, row.event_seq, row.ack_overdue_warned)
+
+
+_SWEPT_PG = text(
+    """UPDATE cases SET flags = CAST(v.flags AS json), overdue = v.overdue, due_soon_warned = v.due_soon,
+    ack_overdue_warned = v.ack, version = cases.version + 1, event_seq = v.event_seq, updated_at = :now
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:versions AS int[]), CAST(:seqs AS int[]), CAST(:flags AS text[]),
+                CAST(:overdue AS boolean[]), CAST(:due_soon AS boolean[]), CAST(:ack AS boolean[]))
+         AS v(id, version, event_seq, flags, overdue, due_soon, ack)
+    WHERE cases.dossier_id = v.id AND cases.version = v.version"""
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+_SWEPT = (
+    update(CASES)
+    .where(CASES.c.dossier_id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
+    .values(flags=bindparam("b_flags"), overdue=bindparam("b_overdue"), due_soon_warned=bindparam("b_due_soon"),
+            ack_overdue_warned=bindparam("b_ack"), version=CASES.c.version + 1, event_seq=bindparam("b_seq"),
+            updated_at=bindparam("b_now"))
+)
+
+
+async def save_swept(session: AsyncSession, swept: Sequence[tuple[Candidate, int]], now: datetime) -> None:
+    """Write back the flags the sweep raised, one statement for a page: (candidate, its new event_seq) pairs.
+
+    Version-checked like `save`: if any case changed since the page was read, nothing of the page is kept."""
+    if not swept:
+        return
+    values = []
+    for cand, seq in swept:
+        overdue, due_soon, ack = cand.watched.warned()
+        # The hand-over is read only when late, so "already warned" stays as stored otherwise.
+        values.append((cand, seq, sorted(cand.watched.flags), overdue, due_soon, ack or cand.ack_overdue_warned))
+    if _is_postgres(session):
+        result: Any = await session.execute(_SWEPT_PG, {
+            "now": now, "ids": [v[0].dossier_id for v in values], "versions": [v[0].version for v in values],
+            "seqs": [v[1] for v in values], "flags": [json.dumps(v[2]) for v in values],
+            "overdue": [v[3] for v in values], "due_soon": [v[4] for v in values], "ack": [v[5] for v in values],
+        })
+    else:
+        conn = await session.connection()
+        result = await conn.execute(_SWEPT, [
+            {"b_id": v[0].dossier_id, "b_version": v[0].version, "b_seq": v[1], "b_flags": v[2],
+             "b_overdue": v[3], "b_due_soon": v[4], "b_ack": v[5], "b_now": now}
+            for v in values
+        ])
+    if result.rowcount != len(values):
+        raise ConcurrentUpdate("cases of the sweep's page were changed meanwhile; the next sweep checks them again")
+
+
+def event_row(dossier_id: UUID, seq: int, event_id: str, event: CaseEvent, data: dict[str, Any]) -> dict[str, Any]:
+    """A `case_events` row (for `insert_events`); `data` is `event.to_dict()`."""
+    return {"dossier_id": dossier_id, "seq": seq, "event_id": event_id, "type": event.type, "at": event.at,
+            "actor": event.actor[:100], "agency": event.agency, "data": data}
+
+
+_EVENTS_PG = text(
+    """INSERT INTO case_events (dossier_id, seq, event_id, type, at, actor, agency, data)
+    SELECT v.dossier_id, v.seq, v.event_id, v.type, v.at, v.actor, v.agency, CAST(v.data AS json)
+    FROM unnest(CAST(:dossier_id AS uuid[]), CAST(:seq AS int[]), CAST(:event_id AS text[]),
+                CAST(:type AS text[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]),
+                CAST(:agency AS text[]), CAST(:data AS text[]))
+         AS v(dossier_id, seq, event_id, type, at, actor, agency, data)"""
+)
+
+
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many `case_events` rows in one statement ((dossier_id, seq) keeps two writers apart)."""
+    if not rows:
+        return
+    if _is_postgres(session) and len(rows) > 1:
+        await session.execute(_EVENTS_PG, {
+            **{name: [r[name] for r in rows] for name in ("dossier_id", "seq", "event_id", "type", "actor", "agency")},
+            "at": [r["at"].astimezone(UTC) for r in rows], "data": [json.dumps(r["data"]) for r in rows],
+        })
+    else:
+        await session.execute(EVENTS.insert(), list(rows))
+
+
+_OUTBOX_PG = text(
+    """INSERT INTO outbox (event_id, event_type, topic, key, headers, payload, created_at)
+    SELECT v.event_id, v.event_type, v.topic, v.key, CAST(v.headers AS json), v.payload, v.created_at
+    FROM unnest(CAST(:event_id AS text[]), CAST(:event_type AS text[]), CAST(:topic AS text[]),
+                CAST(:key AS text[]), CAST(:headers AS text[]), CAST(:payload AS text[]),
+                CAST(:created_at AS timestamptz[]))
+         AS v(event_id, event_type, topic, key, headers, payload, created_at)"""
+)
+
+
+async def insert_outbox(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Stage many outbox rows (as `libs.messaging.enqueue` writes them) in one statement."""
+    if not rows:
+        return
+    if _is_postgres(session) and len(rows) > 1 and table.name == "outbox":
+        names = ("event_id", "event_type", "topic", "key", "payload", "created_at")
+        await session.execute(_OUTBOX_PG, {
+            **{name: [r[name] for r in rows] for name in names},
+            "headers": [json.dumps(r["headers"]) for r in rows],
+        })
+    else:
+        await session.execute(table.insert(), list(rows))

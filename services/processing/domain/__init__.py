@@ -8,7 +8,7 @@ from services.processing.domain.plan import ProcedurePlan, SupplementPolicy
 from services.processing.domain.slip import SlipRow, control_slip
 from services.processing.domain.states import TRANSITIONS, CaseState, SubState
 from services.processing.domain.steps import Handoff, Step, Timeliness
-from services.processing.domain.watch import sweep
+from services.processing.domain.watch import StepView, Watched, sweep
 
 __all__ = [
     "EVENT_TYPES",
@@ -25,9 +25,11 @@ __all__ = [
     "ProcedurePlan",
     "SlipRow",
     "Step",
+    "StepView",
     "SubState",
     "SupplementPolicy",
     "Timeliness",
+    "Watched",
     "can_act",
     "control_slip",
     "sweep",

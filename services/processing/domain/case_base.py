@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from libs.calendar import WorkCalendar
 from services.processing.domain.errors import NotAllowed
@@ -26,6 +26,52 @@ def require_aware(moment: datetime, name: str = "now") -> None:
 
 def fmt(moment: datetime) -> str:
     return moment.strftime("%H:%M %d/%m/%Y")
+
+
+class StepRef(Protocol):
+    """What an event tells of a step: a whole `Step`, or the sweep's copy of the current one."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def deadline(self) -> datetime | None: ...
+
+
+class EventSubject(Protocol):
+    """The case-wide part of every event: a whole case, or the deadline watch's view of one."""
+
+    @property
+    def dossier_id(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def holder_agency(self) -> str: ...
+    @property
+    def state(self) -> CaseState: ...
+    @property
+    def sub_state(self) -> SubState | None: ...
+
+
+def build_event(
+    cls: type[E], case: EventSubject, actor: str, now: datetime, step: StepRef | None, agency: str | None = None,
+    **extra: Any,
+) -> E:
+    return cls(
+        dossier_id=case.dossier_id,
+        code=case.code,
+        actor=actor,
+        agency=agency or case.holder_agency,
+        at=now,
+        state=case.state,
+        sub_state=case.sub_state,
+        step_code=step.code if step else None,
+        step_name=step.name if step else None,
+        step_deadline=step.deadline if step else None,
+        timeliness=timeliness(now, step.deadline) if step else None,
+        **extra,
+    )
 
 
 @dataclass(eq=False)
@@ -154,20 +200,7 @@ class CaseData:
         self, cls: type[E], actor: str, now: datetime, step: Step | None, agency: str | None = None,
         **extra: Any,
     ) -> E:
-        return cls(
-            dossier_id=self.dossier_id,
-            code=self.code,
-            actor=actor,
-            agency=agency or self.holder_agency,
-            at=now,
-            state=self.state,
-            sub_state=self.sub_state,
-            step_code=step.code if step else None,
-            step_name=step.name if step else None,
-            step_deadline=step.deadline if step else None,
-            timeliness=timeliness(now, step.deadline) if step else None,
-            **extra,
-        )
+        return build_event(cls, self, actor, now, step, agency, **extra)
 
     @staticmethod
     def _receiver(step: Step | None, fallback_agency: str) -> dict[str, Any]:

@@ -39,10 +39,18 @@ class CaseEvent:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": self.type}
-        for f in fields(self):
-            data[f.name] = _plain(getattr(self, f.name))
+        names = _NAMES.get(type(self))
+        if names is None:
+            names = _NAMES[type(self)] = tuple(f.name for f in fields(self))
+        for name in names:
+            value = getattr(self, name)
+            data[name] = value if value is None or type(value) in _SCALARS else _plain(value)
         data["state_label"] = self.state.label
         return data
+
+
+_NAMES: dict[type[CaseEvent], tuple[str, ...]] = {}
+_SCALARS = frozenset({str, int, float, bool})
 
 
 def _plain(value: Any) -> Any:

@@ -45,6 +45,12 @@ def _record_from_dict(kind: type[Step] | type[Handoff], data: Mapping[str, Any])
     return kind(**{k: v for k, v in values.items() if k in data})
 
 
+def handoff_from_dict(data: Mapping[str, Any]) -> Handoff:
+    """One stored hand-over (an item of `case_to_dict(...)["handoffs"]`)."""
+    handoff: Handoff = _record_from_dict(Handoff, data)
+    return handoff
+
+
 def case_to_dict(case: CaseData) -> dict[str, Any]:
     data: dict[str, Any] = {"format": FORMAT, "procedure": dict(case.procedure.raw)}
     data.update({name: getattr(case, name) for name in _PLAIN})
