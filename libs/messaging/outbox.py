@@ -24,22 +24,25 @@ log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
+def outbox_row(event: Event, now: datetime, trace: otel_context.Context | None = None) -> dict[str, Any]:
+    """The outbox row for `event`: envelope headers carrying the trace context `trace` (default: the
+    current one), payload, key and topic. For stores that stage many rows in one INSERT."""
+    return envelope_row(Envelope.for_event(event, now), event, trace)
+
+
+def envelope_row(envelope: Envelope, event: Event, trace: otel_context.Context | None = None) -> dict[str, Any]:
+    headers = envelope.headers()
+    _PROPAGATOR.inject(headers, context=trace)
+    return {
+        "event_id": envelope.id, "event_type": envelope.type, "topic": event.topic, "key": event.key.decode(),
+        "headers": headers, "payload": encode(event).decode(), "created_at": envelope.time.astimezone(UTC),
+    }
+
+
 async def enqueue(session: AsyncSession, table: Table, event: Event, now: datetime) -> Envelope:
     """Stage `event` in the caller's transaction, carrying the current trace context."""
     envelope = Envelope.for_event(event, now)
-    headers = envelope.headers()
-    _PROPAGATOR.inject(headers)
-    await session.execute(
-        table.insert().values(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            topic=event.topic,
-            key=event.key.decode(),
-            headers=headers,
-            payload=encode(event).decode(),
-            created_at=now.astimezone(UTC),
-        )
-    )
+    await session.execute(table.insert().values(**envelope_row(envelope, event)))
     return envelope
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter
 from sqlalchemy import any_, bindparam, text, update
 from sqlalchemy import event as sa_event
@@ -24,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.auth import Officer
 from libs.calendar import WorkCalendar
 from libs.catalogue import Catalogue, ProcedureVersion
-from libs.contracts import Envelope, encode
+from libs.contracts import Envelope
 from libs.contracts.common import Contact, DocumentSummary, ProcedureSnapshot
 from libs.contracts.intake import (
     DossierRated,
@@ -38,7 +37,7 @@ from libs.contracts.intake import (
 from libs.contracts.processing import CaseEvent
 from libs.db import increment_counter
 from libs.identity import format_dossier_code
-from libs.messaging import enqueue
+from libs.messaging import enqueue, envelope_row
 from libs.runtime import Runtime
 from services.intake.domain import desk as rules
 from services.intake.domain.desk import CaseUpdate, DeskDossier
@@ -52,7 +51,6 @@ from services.intake.store import DAILY_SEQUENCES, DOSSIERS, HISTORY, DossierHis
 log = logging.getLogger(__name__)
 RECEIVED = DeskState.RECEIVED.value
 CITIZEN = "citizen"
-_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class IdempotencyConflict(ValueError):
@@ -180,16 +178,11 @@ class Desk:
             else _refused_event(row, body, snapshot.model, self._name(agency), refusal)
         )
         envelope = Envelope.for_event(event, now)
-        headers = envelope.headers()
-        _PROPAGATOR.inject(headers)  # the receipt's trace goes on with the event (as libs.messaging.enqueue)
+        outbox = envelope_row(envelope, event)  # the receipt's trace goes on with the event
         return _Receipt(
             agency=agency, day=day, code_prefix=format_dossier_code(agency, day, 1).removesuffix("0001"),
             placeholder=placeholder, row=row, procedure_json=snapshot.json,
-            outbox={
-                "event_id": envelope.id, "event_type": envelope.type, "topic": event.topic,
-                "key": event.key.decode(), "headers": json.dumps(headers), "payload": encode(event).decode(),
-                "created_at": now.astimezone(UTC),
-            },
+            outbox=outbox | {"headers": json.dumps(outbox["headers"])},
             history=_history(row, event, envelope, now),
         )
 

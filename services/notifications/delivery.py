@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from libs.clock import Clock
+from libs.messaging import outbox_row
 from services.notifications.adapters import (
     EmailSenderProtocol,
     NotificationsConfig,
@@ -51,7 +52,6 @@ from services.notifications.store import (
     load_due,
     load_interrupted,
     load_notice,
-    outbox_row,
     progress_of,
     save_steps,
 )

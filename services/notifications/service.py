@@ -26,6 +26,7 @@ from libs.contracts import Envelope, Event
 from libs.contracts import intake as ie
 from libs.contracts import processing as pe
 from libs.contracts.notifications import NoticeDelivered, NoticeEvent, NoticeFailed
+from libs.messaging import outbox_row
 from services.notifications.adapters.config import NotificationsConfig
 from services.notifications.domain import (
     Channel,
@@ -55,7 +56,6 @@ from services.notifications.store import (
     load_dossiers,
     load_held,
     load_open_notices,
-    outbox_row,
     progress_of,
     save_steps,
     update_dossiers,

@@ -8,19 +8,16 @@ The statements take a synchronous `Connection`: the consumer runs them just befo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from opentelemetry.context import Context
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from sqlalchemy import JSON, Connection, Index, Table, Uuid, and_, any_, bindparam, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from libs.contracts import Envelope, Event, encode
 from libs.db.types import UTCDateTime
 from libs.runtime import messaging_tables
 from services.notifications.domain import NoticeProgress, NoticeStatus
@@ -434,21 +431,6 @@ def save_steps(conn: Connection, steps: list[Step], now: datetime) -> set[UUID]:
 
 
 # -- outbox -----------------------------------------------------------------------------------------------
-
-_PROPAGATOR = TraceContextTextMapPropagator()
-
-
-def outbox_row(event: Event, now: datetime, trace: Context | None = None) -> dict[str, Any]:
-    """The outbox row `libs.messaging.enqueue` would write for `event`, carrying the trace context `trace`
-    (default: the current one)."""
-    envelope = Envelope.for_event(event, now)
-    headers = envelope.headers()
-    _PROPAGATOR.inject(headers, context=trace)
-    return {
-        "event_id": envelope.id, "event_type": envelope.type, "topic": event.topic, "key": event.key.decode(),
-        "headers": headers, "payload": encode(event).decode(), "created_at": now.astimezone(UTC),
-    }
-
 
 def insert_outbox(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Stage outbox rows in one statement (RETURNING makes SQLAlchemy batch them into one INSERT)."""
