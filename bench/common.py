@@ -46,3 +46,42 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a live process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def infra_pids() -> dict[str, list[int]]:
+    """The PostgreSQL processes (postmaster and backends) and the Kafka broker on this machine."""
+    found: dict[str, list[int]] = {"postgresql": [], "kafka": []}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            comm = (proc / "comm").read_text().strip()
+        except OSError:  # gone meanwhile
+            continue
+        if comm == "postgres" or cmd.startswith(b"postgres:"):
+            found["postgresql"].append(int(proc.name))
+        elif b"kafka.Kafka" in cmd:
+            found["kafka"].append(int(proc.name))
+    return found
+
+
+def infra_cpu() -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each PostgreSQL and Kafka process, by pid."""
+    out: dict[str, dict[int, float]] = {}
+    for name, pids in infra_pids().items():
+        out[name] = {}
+        for pid in pids:
+            try:
+                out[name][pid] = cpu_seconds(pid)
+            except OSError:  # ended meanwhile
+                continue
+    return out
+
+
+def infra_cpu_since(before: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds each of PostgreSQL and Kafka used since `before` (processes started meanwhile count whole;
+    a backend that ended meanwhile loses its share, so the figure is a lower bound)."""
+    now = infra_cpu()
+    return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
+            for name, pids in now.items()}

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import profile
 from bench.baseline import kafka_roundtrip
-from bench.common import cpu_seconds, percentile, rss_peak_mb, table, write
+from bench.common import cpu_seconds, infra_cpu, infra_cpu_since, percentile, rss_peak_mb, table, write
 from libs.auth import issue_token
 from libs.settings import CommonSettings
 from tests.support.stack import SERVICES, Stack
@@ -156,6 +156,7 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
     try:
         await stack.start_all()
         cpu0 = {s: cpu_seconds(stack.procs[s].pid) for s in SERVICES}
+        infra0 = infra_cpu()
         spies = _spy(stack, profile_dir, n / rate) if profile_dir else []
         sent, elapsed, errors, client_cpu = await post_open_loop(stack, n, rate)
         for spy in spies:
@@ -164,6 +165,7 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
         await asyncio.sleep(5)  # let the notices of the last dossiers go out too
         rss = {s: rss_peak_mb(stack.procs[s].pid) for s in SERVICES}
         cpu_ms = {s: 1000 * (cpu_seconds(stack.procs[s].pid) - cpu0[s]) / max(1, len(sent)) for s in SERVICES}
+        cpu_ms |= {s: 1000 * v / max(1, len(sent)) for s, v in infra_cpu_since(infra0).items()}
         statements = await statements_per_dossier(run, len(sent))
     finally:
         stack.stop_all()
