@@ -2,8 +2,8 @@
 
 from libs.db.engine import is_sqlite, make_engine, make_session_factory
 from libs.db.migrate import upgrade
-from libs.db.sql import increment_counter, insert_ignore, insert_new
+from libs.db.sql import increment_counter, insert_ignore
 
 __all__ = [
-    "increment_counter", "insert_ignore", "insert_new", "is_sqlite", "make_engine", "make_session_factory", "upgrade",
+    "increment_counter", "insert_ignore", "is_sqlite", "make_engine", "make_session_factory", "upgrade",
 ]

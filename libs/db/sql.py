@@ -21,15 +21,6 @@ async def insert_ignore(session: SAAsyncSession, table: Table, values: Mapping[s
     return bool(getattr(result, "rowcount", 0))
 
 
-async def insert_new(session: SAAsyncSession, table: Table, rows: list[dict[str, Any]], key: str) -> set[Any]:
-    """Insert the rows whose key is not there yet, in one statement; returns the keys actually written."""
-    if not rows:
-        return set()
-    stmt = (_insert(session.get_bind().dialect.name, table).values(rows).on_conflict_do_nothing()
-            .returning(table.c[key]))
-    return set((await session.execute(stmt)).scalars())
-
-
 async def increment_counter(
     session: SAAsyncSession, table: Table, keys: Mapping[str, Any], column: str, by: int = 1
 ) -> int:

@@ -25,9 +25,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from libs.contracts import ContractError, Envelope, Event, decode, read_envelope
-from libs.db.sql import insert_new
 from libs.messaging.dlq import publish_dead_letter
 from libs.messaging.errors import is_transient
+from libs.messaging.tables import claim_inbox
 from libs.observability import PipelineMetrics, log_context
 from libs.observability.tracing import consume_span, messaging_tracer, remote_context
 
@@ -160,34 +160,24 @@ class EventConsumer:
 
         The inbox rows are claimed first, in one INSERT … ON CONFLICT DO NOTHING RETURNING: the ids it
         returns are the events not applied before (a refusal or failure rolls the claim back with the rest).
-        A non-transient failure anywhere, the commit included (handlers may leave batch work to a
-        before-commit hook), refuses the batch, which is then re-applied one event at a time."""
+        A non-transient failure of a handler or of the commit (handlers may leave batch work to a
+        before-commit hook) refuses the batch, which is then re-applied one event at a time; a failing
+        claim is our own fault, not the events': it propagates and the batch is read again."""
+        claimed: set[str] | None = None
         try:
             async with self._sessions() as session, session.begin():
-                return await self._apply_in(session, items)
+                fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id
+                claimed = await claim_inbox(session, self._inbox, [(i.envelope.id, i.envelope.type, i.record.topic)
+                                                                   for i in fresh], datetime.now(UTC))
+                for item in fresh:
+                    if item.envelope.id in claimed:
+                        with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
+                            await item.handler(session, item.event, item.envelope)
+            return claimed
         except Exception as exc:
-            if is_transient(exc) or isinstance(exc, _Refused):
+            if claimed is None or is_transient(exc):
                 raise
             raise _Refused(str(exc)) from exc
-
-    async def _apply_in(self, session: Any, items: list[_Item]) -> set[str]:
-        fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id, in order
-        now = datetime.now(UTC)
-        claimed = await insert_new(session, self._inbox, [
-            {"event_id": i.envelope.id, "event_type": i.envelope.type, "topic": i.record.topic, "applied_at": now}
-            for i in fresh
-        ], key="event_id")
-        for item in fresh:
-            if item.envelope.id not in claimed:
-                continue
-            try:
-                with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
-                    await item.handler(session, item.event, item.envelope)
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                raise _Refused(str(exc)) from exc
-        return claimed
 
     async def _apply_one(self, item: _Item, poison: Poison) -> None:
         try:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy.dialects import sqlite
 
 from libs.db.types import UTCDateTime
 
@@ -36,3 +40,34 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("topic", String(200), nullable=False),
         Column("applied_at", UTCDateTime(), nullable=False),
     )
+
+
+async def claim_inbox(session: Any, inbox: Table, events: list[tuple[str, str, str]], now: datetime) -> set[str]:
+    """Write the inbox rows of (event id, type, topic) not there yet, in one statement; returns the ids written.
+
+    PostgreSQL gets one fixed statement over array parameters (prepared once); a multi-row VALUES would be
+    compiled anew for every batch, which cost more than the rest of the consumer's work per event."""
+    if not events:
+        return set()
+    ids, types, topics = (list(column) for column in zip(*events, strict=True))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = _PG_CLAIM[inbox.name] if inbox.name in _PG_CLAIM else _pg_claim(inbox.name)
+        result = await session.execute(statement, {"ids": ids, "types": types, "topics": topics, "at": now})
+    else:
+        rows = [{"event_id": i, "event_type": t, "topic": p, "applied_at": now} for i, t, p in events]
+        stmt = sqlite.insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
+        result = await session.execute(stmt)
+    return set(result.scalars())
+
+
+_PG_CLAIM: dict[str, Any] = {}
+
+
+def _pg_claim(table: str) -> Any:
+    _PG_CLAIM[table] = text(
+        f"INSERT INTO {table} (event_id, event_type, topic, applied_at) "
+        "SELECT e.id, e.type, e.topic, CAST(:at AS timestamptz) "
+        "FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:topics AS text[])) AS e(id, type, topic) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    return _PG_CLAIM[table]
