@@ -14,10 +14,10 @@ PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def record(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """Sample a live process for `seconds` (100 Hz, idle frames left out) into a collapsed-stack file."""
+    """Sample a live process for `seconds` (100 Hz, only while holding the GIL: CPU in Python, not waits) into a collapsed-stack file."""
     return subprocess.Popen(
         [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
+         "--format", "raw", "--output", str(out), "--nonblocking", "--gil"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
