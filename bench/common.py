@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -85,3 +86,16 @@ def infra_cpu_since(before: dict[str, dict[int, float]]) -> dict[str, float]:
     now = infra_cpu()
     return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
             for name, pids in now.items()}
+
+
+async def drop_database(admin: Any, name: str) -> None:
+    """DROP … WITH (FORCE), retried: an autovacuum worker busy on the scratch database after mass updates
+    cannot be terminated by a non-superuser (InsufficientPrivilege) and only needs a moment to finish."""
+    for attempt in range(10):
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except Exception as exc:  # asyncpg's error classes; the last attempt reports it
+            if attempt == 9:
+                print(f"could not drop scratch database {name}: {exc}")
+            await asyncio.sleep(1)

@@ -26,7 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import profile
 from bench.baseline import kafka_roundtrip
-from bench.common import cpu_seconds, infra_cpu, infra_cpu_since, percentile, rss_peak_mb, table, write
+from bench.common import (
+    cpu_seconds,
+    drop_database,
+    infra_cpu,
+    infra_cpu_since,
+    percentile,
+    rss_peak_mb,
+    table,
+    write,
+)
 from libs.auth import issue_token
 from libs.settings import CommonSettings
 from tests.support.stack import SERVICES, Stack
@@ -84,7 +93,7 @@ async def statements_per_dossier(run: str, dossiers: int) -> dict[str, dict[str,
 async def drop_dbs(run: str) -> None:
     admin = await asyncpg.connect(f"{PG}/postgres")
     for s in SERVICES:
-        await admin.execute(f'DROP DATABASE IF EXISTS "onestop_b{run}_{s}" WITH (FORCE)')
+        await drop_database(admin, f"onestop_b{run}_{s}")
     await admin.close()
 
 

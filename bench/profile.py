@@ -14,7 +14,8 @@ PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def record(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
-    """Sample a live process for `seconds` (100 Hz, only while holding the GIL: CPU in Python, not waits) into a collapsed-stack file."""
+    """Sample a live process for `seconds` into a collapsed-stack file (100 Hz, only while it holds the GIL:
+    time in Python, not waits)."""
     return subprocess.Popen(
         [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "100",
          "--format", "raw", "--output", str(out), "--nonblocking", "--gil"],

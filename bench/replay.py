@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bench.common import table, write  # noqa: E402
+from bench.common import drop_database, table, write  # noqa: E402
 from libs.contracts import topics  # noqa: E402
 from libs.db import make_engine, upgrade  # noqa: E402
 from services.reporting.rebuild import MIGRATIONS, rebuild  # noqa: E402
@@ -69,7 +69,7 @@ async def main(want: int, batch: int) -> int:
         await engine.dispose()
         await admin.delete_topics(list(topic_of.values()))
         await admin.close()
-        await pg.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await drop_database(pg, db)
         await pg.close()
     rows = [
         ("events replayed", f"{result.replay_events:,}"),

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import percentile, table, write  # noqa: E402
+from bench.common import drop_database, percentile, table, write  # noqa: E402
 from libs.calendar import load_calendar  # noqa: E402
 from libs.db import make_engine, upgrade  # noqa: E402
 from services.reporting.projection import COLUMNS, Baked, FactState, contributions  # noqa: E402
@@ -189,7 +189,7 @@ async def one_size(pg: asyncpg.Connection, size: int, runs: int) -> dict[str, An
         assert how == "reference"
     finally:
         await engine.dispose()
-        await pg.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await drop_database(pg, db)
     return {
         "facts": size, "load_seconds": round(load_seconds, 1), "runs": runs,
         "year_p50_ms": percentile(year_ms, 50), "year_p95_ms": percentile(year_ms, 95),

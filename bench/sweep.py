@@ -23,7 +23,7 @@ from prometheus_client import Counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import table, write
+from bench.common import drop_database, table, write
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.db import upgrade
@@ -101,7 +101,7 @@ async def main(n: int, mass: bool) -> None:
             worst, worst_events = await timed(workflow)
         await rt.engine.dispose()
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await drop_database(admin, name)
         await admin.close()
     rows = [
         ("open cases", f"{n} (filled in {filled:.1f} s)"),
