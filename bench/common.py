@@ -49,8 +49,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def infra_pids() -> dict[str, list[int]]:
-    """The PostgreSQL processes (postmaster and backends) and the Kafka broker on this machine."""
+def infra_pids(kafka_port: int) -> dict[str, list[int]]:
+    """The PostgreSQL processes (postmaster and backends) and the Kafka broker listening on `kafka_port`
+    (the test suite's broker may run beside it)."""
     found: dict[str, list[int]] = {"postgresql": [], "kafka": []}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -62,15 +63,23 @@ def infra_pids() -> dict[str, list[int]]:
             continue
         if comm == "postgres" or cmd.startswith(b"postgres:"):
             found["postgresql"].append(int(proc.name))
-        elif b"kafka.Kafka" in cmd:
+        elif b"kafka.Kafka" in cmd and _listens_on(cmd, kafka_port):
             found["kafka"].append(int(proc.name))
     return found
 
 
-def infra_cpu() -> dict[str, dict[int, float]]:
+def _listens_on(cmd: bytes, port: int) -> bool:
+    properties = Path(cmd.split()[-1].decode())  # kafka.Kafka <server.properties>
+    try:
+        return f":{port}" in properties.read_text()
+    except OSError:
+        return False
+
+
+def infra_cpu(kafka_port: int) -> dict[str, dict[int, float]]:
     """CPU seconds so far of each PostgreSQL and Kafka process, by pid."""
     out: dict[str, dict[int, float]] = {}
-    for name, pids in infra_pids().items():
+    for name, pids in infra_pids(kafka_port).items():
         out[name] = {}
         for pid in pids:
             try:
@@ -80,10 +89,10 @@ def infra_cpu() -> dict[str, dict[int, float]]:
     return out
 
 
-def infra_cpu_since(before: dict[str, dict[int, float]]) -> dict[str, float]:
+def infra_cpu_since(before: dict[str, dict[int, float]], kafka_port: int) -> dict[str, float]:
     """CPU seconds each of PostgreSQL and Kafka used since `before` (processes started meanwhile count whole;
     a backend that ended meanwhile loses its share, so the figure is a lower bound)."""
-    now = infra_cpu()
+    now = infra_cpu(kafka_port)
     return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
             for name, pids in now.items()}
 

@@ -165,7 +165,8 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
     try:
         await stack.start_all()
         cpu0 = {s: cpu_seconds(stack.procs[s].pid) for s in SERVICES}
-        infra0 = infra_cpu()
+        kafka_port = int(CommonSettings().kafka_bootstrap.rsplit(":", 1)[1])
+        infra0 = infra_cpu(kafka_port)
         spies = _spy(stack, profile_dir, n / rate) if profile_dir else []
         sent, elapsed, errors, client_cpu = await post_open_loop(stack, n, rate)
         for spy in spies:
@@ -174,7 +175,7 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
         await asyncio.sleep(5)  # let the notices of the last dossiers go out too
         rss = {s: rss_peak_mb(stack.procs[s].pid) for s in SERVICES}
         cpu_ms = {s: 1000 * (cpu_seconds(stack.procs[s].pid) - cpu0[s]) / max(1, len(sent)) for s in SERVICES}
-        cpu_ms |= {s: 1000 * v / max(1, len(sent)) for s, v in infra_cpu_since(infra0).items()}
+        cpu_ms |= {s: 1000 * v / max(1, len(sent)) for s, v in infra_cpu_since(infra0, kafka_port).items()}
         statements = await statements_per_dossier(run, len(sent))
     finally:
         stack.stop_all()
