@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import re
 from datetime import UTC, datetime
-from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr
 
+from services.notifications.adapters.mime import from_header, quoted_printable, unstructured_header
 from services.notifications.domain.delivery import DeliveryResult, delivered, permanent, temporary
 from services.notifications.domain.keys import DEFAULT_MESSAGE_ID_DOMAIN, message_id
 from services.notifications.domain.rendering import RenderedNotice
@@ -38,35 +39,66 @@ class SmtpSettings(BaseModel):
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN
 
 
-def _set_header(msg: EmailMessage, name: str, value: str, address: str | None = None) -> None:
-    """Encode non-ASCII text ourselves (RFC 2047, folded by email.header.Header): the stdlib folder of
-    Python 3.11 drops the space between folded encoded-words ("bổ sung,hoàn")."""
-    if value.isascii():
-        msg[name] = f"{value} <{address}>" if address else value
-        return
-    header = Header(value, "utf-8", header_name=name)
-    if address:
-        header.append(f"<{address}>", "us-ascii")
-    msg.set_raw(name, header.encode())
+class _Mail(NamedTuple):
+    headers: list[tuple[str, str]]  # raw values, folded with CRLF + space
+    boundary: str
+    parts: list[tuple[str, str]]  # (Content-Type, quoted-printable payload, LF line ends, ending with one)
+
+
+def _compose(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> _Mail:
+    if notice.subject is None or notice.html is None:
+        raise ValueError("an e-mail needs a notice rendered for the email channel")
+    mid = message_id(key, settings.message_id_domain)
+    boundary = f"=_{mid[1:33]}"  # '=_' never occurs in quoted-printable text: no body line can collide
+    headers = [
+        ("From", from_header(settings.from_name, settings.from_address)),
+        ("To", to),  # ASCII (checked by the callers); a non-ASCII address is stored parsed by build_email
+        ("Subject", unstructured_header("Subject", notice.subject)),
+        ("Date", format_datetime(datetime.now(UTC))),
+        ("Message-ID", unstructured_header("Message-ID", mid)),
+        (IDEMPOTENCY_HEADER, unstructured_header(IDEMPOTENCY_HEADER, key)),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative;\r\n boundary="{boundary}"'),
+    ]
+    parts = [('text/plain; charset="utf-8"', quoted_printable(notice.text)),
+             ('text/html; charset="utf-8"', quoted_printable(notice.html))]
+    return _Mail(headers, boundary, parts)
+
+
+_QP = "quoted-printable"  # 7-bit safe for any MTA
 
 
 def build_email(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> EmailMessage:
-    """text/plain + text/html, UTF-8; Message-ID derived from the idempotency key."""
-    if notice.subject is None or notice.html is None:
-        raise ValueError("an e-mail needs a notice rendered for the email channel")
-    msg = EmailMessage()
-    if settings.from_name:
-        _set_header(msg, "From", settings.from_name, settings.from_address)
-    else:
-        msg["From"] = settings.from_address
-    msg["To"] = to
-    _set_header(msg, "Subject", notice.subject)
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = message_id(key, settings.message_id_domain)
-    msg[IDEMPOTENCY_HEADER] = key
-    msg.set_content(notice.text, charset="utf-8", cte="quoted-printable")  # 7-bit safe for any MTA
-    msg.add_alternative(notice.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    """multipart/alternative of text/plain + text/html, UTF-8, quoted-printable; Message-ID derived from the
+    idempotency key. Headers are stored raw (set_raw: no header parsing)."""
+    mail = _compose(notice, to, key, settings)
+    msg = EmailMessage(policy=email.policy.default)
+    for name, value in mail.headers:
+        if name == "To" and not value.isascii():  # internationalised address (SMTPUTF8): as the stdlib does it
+            msg[name] = value
+        else:
+            msg.set_raw(name, value)
+    for content_type, payload in mail.parts:
+        part = EmailMessage(policy=email.policy.default)
+        part.set_raw("Content-Type", content_type)
+        part.set_raw("Content-Transfer-Encoding", _QP)
+        part.set_payload(payload)
+        msg.attach(part)
     return msg
+
+
+def email_bytes(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> bytes:
+    """The message build_email makes, in its wire form (CRLF, 7-bit), without the stdlib generator (which
+    parses every Content-Type and Content-Transfer-Encoding header again). The address must be ASCII."""
+    if not to.isascii():
+        raise ValueError("email_bytes needs an ASCII address; build_email handles internationalised ones")
+    mail = _compose(notice, to, key, settings)
+    out = [f"{name}: {value}\r\n" for name, value in mail.headers]
+    for content_type, payload in mail.parts:
+        out.append(f"\r\n--{mail.boundary}\r\nContent-Type: {content_type}\r\n"
+                   f"Content-Transfer-Encoding: {_QP}\r\n\r\n" + payload.replace("\n", "\r\n"))
+    out.append(f"\r\n--{mail.boundary}--\r\n")
+    return "".join(out).encode("ascii")
 
 
 def _refused(exc: aiosmtplib.SMTPRecipientsRefused) -> DeliveryResult:
@@ -97,19 +129,22 @@ class EmailSender:
     async def send(self, to: str, notice: RenderedNotice, key: str) -> DeliveryResult:
         if not _ADDRESS.fullmatch(to.strip()):
             return permanent("invalid e-mail address")
-        msg = build_email(notice, to.strip(), key, self.settings)
+        to = to.strip()
+        # non-ASCII address: the stdlib message, so aiosmtplib negotiates SMTPUTF8 as before
+        s = self.settings
+        msg = email_bytes(notice, to, key, s) if to.isascii() else build_email(notice, to, key, s)
         try:
-            reply = await self._submit(msg)
+            reply = await self._submit(msg, to)
         except (aiosmtplib.SMTPException, OSError) as exc:
             return classify_smtp_error(exc)
         return delivered(reply, provider_id=message_id(key, self.settings.message_id_domain))
 
-    async def _submit(self, msg: EmailMessage) -> str:
+    async def _submit(self, msg: bytes | EmailMessage, to: str) -> str:
         s = self.settings
         _refusals, reply = await aiosmtplib.send(
             msg,
             sender=s.from_address,
-            recipients=[str(msg["To"])],
+            recipients=[to],
             hostname=s.host,
             port=s.port,
             start_tls=s.starttls,

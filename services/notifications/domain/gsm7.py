@@ -10,6 +10,7 @@ GSM7_BASIC = frozenset(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+_GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 
 SINGLE_GSM7, MULTI_GSM7 = 160, 153  # septets in one SMS / in each part of a concatenated SMS
 SINGLE_UCS2, MULTI_UCS2 = 70, 67  # UTF-16 units, when a text is not GSM-7 at all
@@ -18,22 +19,37 @@ _REPLACEMENTS = {
     "đ": "d", "Đ": "D", "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"',
     "–": "-", "—": "-", "…": "...", "•": "-", "·": ".", "\u00a0": " ", "\t": " ", "`": "'",
 }  # fmt: skip
+_REPLACEMENT_TABLE = str.maketrans(_REPLACEMENTS)
+
+
+class _DropMarks(dict[int, str | None]):
+    """str.translate table, filled as characters are met: combining marks → removed, others kept."""
+
+    def __missing__(self, code: int) -> str | None:
+        value = None if unicodedata.combining(chr(code)) else chr(code)
+        if len(self) < 8192:  # bounded, whatever the input
+            self[code] = value
+        return value
+
+
+_DROP_MARKS = _DropMarks()
 
 
 def _strip_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFD", text).translate(_DROP_MARKS)
 
 
 def to_gsm7_unaccented(text: str) -> str:
     """Drop Vietnamese diacritics (đ→d), map typographic punctuation, replace anything else by '?'."""
-    mapped = "".join(_REPLACEMENTS.get(ch, ch) for ch in text)
-    plain = unicodedata.normalize("NFC", _strip_marks(mapped))
-    return "".join(ch if ch in GSM7_BASIC or ch in GSM7_EXTENSION else "?" for ch in plain)
+    mapped = text.translate(_REPLACEMENT_TABLE)
+    plain = mapped if mapped.isascii() else unicodedata.normalize("NFC", _strip_marks(mapped))
+    if _GSM7_ALL.issuperset(plain):
+        return plain
+    return "".join(ch if ch in _GSM7_ALL else "?" for ch in plain)
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return _GSM7_ALL.issuperset(text)
 
 
 def gsm7_length(text: str) -> int:

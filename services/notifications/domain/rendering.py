@@ -41,6 +41,7 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the code: no stat() of the file on every render
     )
     env.filters["vn_datetime"] = vn_datetime
     return env
