@@ -14,7 +14,9 @@ from typing import Any
 from uuid import UUID
 
 from prometheus_client import Counter
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 
 from libs.auth import ROLES, Officer
 from libs.calendar import WorkCalendar
@@ -98,23 +100,35 @@ class Workflow:
 
     # --- events from the desk (called inside the consumer's transaction) -----------------------
 
-    async def open_case(self, session: AsyncSession, event: DossierReceived) -> list[CaseEvent]:
-        """Open the case of a received dossier; nothing when it is open already (a re-sent receipt)."""
+    async def open_case(self, session: AsyncSession, event: DossierReceived) -> None:
+        """Open the case of a received dossier, in the caller's transaction; nothing when it is open already
+        (a re-sent receipt).
+
+        The consumer calls this once per receipt of a batch: the case is built (and refused, if the domain
+        refuses it, so the consumer dead-letters that event alone) and its rows collected; the batch's cases
+        are written just before the transaction commits (`_Openings.write`): one INSERT of the new cases,
+        skipping the dossiers that have one, then one of their event log rows and one of their outbox rows."""
         now = self.rt.clock.now()
+        procedure = event.procedure
         case, events = Case.open(
-            dossier_id=str(event.dossier_id), code=event.code, procedure=event.procedure.model_dump(mode="json"),
+            dossier_id=str(event.dossier_id), code=event.code, procedure=procedure.model_dump(mode="json"),
             receiving_agency=event.receiving_agency, received_at=event.received_at, now=now,
-            calendar=self.calendar, competent_agency=event.procedure.competent_agency,
+            calendar=self.calendar, competent_agency=procedure.competent_agency,
             appointment_at=event.appointment_at,
         )
-        if not await store.insert_new(session, store.new_row(case, now, event_seq=len(events))):
-            return []
-        await self._emit(session, UUID(case.dossier_id), 0, events, now)
-        self._count(events)
-        return events
+        dossier_id = event.dossier_id
+        staged = _Staging(self.rt.outbox, now)  # here, not at commit: the outbox rows carry this event's trace
+        log_rows = []
+        for seq, domain_event in enumerate(events, 1):
+            data = domain_event.to_dict()
+            log_rows.append(store.event_row(dossier_id, seq, staged.add(domain_event, data), domain_event, data))
+        _Openings.of(session, self).items.append(
+            _Opening(store.new_values(case, now, event_seq=len(events)), log_rows, staged.rows, events)
+        )
 
     async def apply(self, session: AsyncSession, dossier_id: UUID, command: Command) -> list[CaseEvent]:
         """Run a desk-relayed command; a DomainError propagates (the consumer dead-letters the event)."""
+        await _Openings.flush(session)  # a case opened earlier in this transaction is written by now
         row = await store.lock(session, dossier_id=dossier_id)
         if row is None:
             raise DomainError(f"no case for dossier {dossier_id}: its receipt was never processed")
@@ -211,6 +225,67 @@ class Workflow:
         if events:
             self._count(events)
             self.rt.wake_relay()
+
+
+_OPENINGS = "processing.openings"  # session.info key: the cases opened in the transaction, not yet written
+
+
+@dataclass(eq=False, slots=True)
+class _Opening:
+    row: dict[str, Any]  # the `cases` row
+    log: list[dict[str, Any]]  # its `case_events` rows
+    outbox: list[dict[str, Any]]  # its outbox rows
+    events: list[CaseEvent]
+
+
+@dataclass(eq=False)
+class _Openings:
+    """The cases opened in one transaction, written together just before it commits."""
+
+    workflow: Workflow
+    items: list[_Opening]
+
+    @classmethod
+    def of(cls, session: AsyncSession, workflow: Workflow) -> _Openings:
+        sync = session.sync_session
+        openings: _Openings | None = sync.info.get(_OPENINGS)
+        if openings is None:
+            openings = sync.info[_OPENINGS] = cls(workflow, [])
+            sa_event.listen(sync, "before_commit", _write_openings, once=True)
+            sa_event.listen(sync, "after_rollback", _forget_openings, once=True)
+        return openings
+
+    @staticmethod
+    async def flush(session: AsyncSession) -> None:
+        """Write what is collected now (before a command reads a case the same transaction opened)."""
+        openings: _Openings | None = session.sync_session.info.get(_OPENINGS)
+        if openings is not None and openings.items:
+            await session.run_sync(lambda sync: openings.write(sync.connection()))
+
+    def write(self, conn: Connection) -> None:
+        """The first receipt of each dossier opens its case, unless one is stored already; only the cases
+        inserted get their event log and outbox rows."""
+        items, self.items = self.items, []
+        first: dict[UUID, _Opening] = {}
+        for item in items:
+            first.setdefault(item.row["dossier_id"], item)
+        inserted = store.insert_cases(conn, [item.row for item in first.values()])
+        opened = [item for item in first.values() if str(item.row["dossier_id"]) in inserted]
+        store.append_events(conn, [row for item in opened for row in item.log])
+        assert self.workflow.rt.outbox is not None
+        store.stage_outbox(conn, self.workflow.rt.outbox, [row for item in opened for row in item.outbox])
+        for item in opened:
+            self.workflow._count(item.events)
+
+
+def _write_openings(session: Session) -> None:
+    openings: _Openings | None = session.info.pop(_OPENINGS, None)
+    if openings is not None and openings.items:
+        openings.write(session.connection())
+
+
+def _forget_openings(session: Session) -> None:
+    session.info.pop(_OPENINGS, None)
 
 
 class _Staging:

@@ -9,18 +9,17 @@ truth for them: `case_of` loads a case with the column's flags over the ones in 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Index, Table, bindparam, or_, text, update
+from pydantic_core import to_json
+from sqlalchemy import JSON, Connection, Index, String, Table, bindparam, or_, text, update
 from sqlalchemy import case as sa_case
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
@@ -101,6 +100,10 @@ class CaseEventRow(Base, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
+EVENTS: Table = CaseEventRow.__table__  # type: ignore[attr-defined]
+
+
 def columns(case: Case) -> dict[str, Any]:
     """The query columns of a case, derived from the case itself."""
     handoff = case.pending_handoff
@@ -126,12 +129,18 @@ def columns(case: Case) -> dict[str, Any]:
     }
 
 
+def new_values(case: Case, now: datetime, event_seq: int) -> dict[str, Any]:
+    """Every column of a new case's row (for `insert_cases`)."""
+    return {
+        "dossier_id": UUID(case.dossier_id), "code": case.code, "procedure_code": case.procedure.code,
+        "receiving_agency": case.receiving_agency, "competent_agency": case.competent_agency,
+        "opened_at": now, "updated_at": now, "version": 1, "event_seq": event_seq, **columns(case),
+    }
+
+
 def new_row(case: Case, now: datetime, event_seq: int) -> CaseRow:
-    return CaseRow(
-        dossier_id=UUID(case.dossier_id), code=case.code, procedure_code=case.procedure.code,
-        receiving_agency=case.receiving_agency, competent_agency=case.competent_agency,
-        opened_at=now, updated_at=now, event_seq=event_seq, **columns(case),
-    )
+    """The ORM row of a new case (for tools that add cases one at a time, e.g. bench/sweep.py)."""
+    return CaseRow(**new_values(case, now, event_seq))
 
 
 def case_of(row: CaseRow, calendar: WorkCalendar) -> Case:
@@ -139,43 +148,56 @@ def case_of(row: CaseRow, calendar: WorkCalendar) -> Case:
     return Case.from_dict({**row.data, "flags": row.flags}, calendar)
 
 
+def _json(value: Any) -> str:
+    """JSON text of plain data for a `json` parameter (pydantic-core's encoder: a few times faster than json.dumps)."""
+    return to_json(value).decode()
+
+
 def _is_postgres(session: SAAsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-async def insert_new(session: AsyncSession, row: CaseRow) -> bool:
-    """Insert a new case unless its dossier has one already (no read first); True when inserted."""
-    values = {column.name: getattr(row, column.name) for column in CASES.columns}
-    insert = pg_insert if _is_postgres(session) else sqlite_insert
-    statement = insert(CASES).values(**values).on_conflict_do_nothing(index_elements=[CASES.c.dossier_id])
-    result: Any = await session.execute(statement)
-    return bool(result.rowcount == 1)
 
 
 async def lock(session: AsyncSession, *, code: str | None = None, dossier_id: UUID | None = None) -> CaseRow | None:
     """Read one case for a change; on PostgreSQL the row stays locked until the transaction ends.
 
     Always re-read (populate_existing): a batch may change the same case twice in one session."""
-    query = select(CaseRow).execution_options(populate_existing=True)
-    query = query.where(CaseRow.code == code) if code is not None else query.where(CaseRow.dossier_id == dossier_id)
-    if _is_postgres(session):
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
+    query = _LOCK[code is not None, _is_postgres(session)]
+    return (await session.exec(query, params={"key": code if code is not None else dossier_id})).first()
+
+
+def _lock_query(by_code: bool, postgres: bool) -> Any:
+    key = col(CaseRow.code) if by_code else col(CaseRow.dossier_id)
+    query = select(CaseRow).where(key == bindparam("key")).execution_options(populate_existing=True)
+    return query.with_for_update() if postgres else query
+
+
+# Built once: (by code, on PostgreSQL) → the query.
+_LOCK = {(by_code, postgres): _lock_query(by_code, postgres) for by_code in (True, False) for postgres in (True, False)}
 
 
 async def get(session: AsyncSession, code: str) -> CaseRow | None:
     return (await session.exec(select(CaseRow).where(CaseRow.code == code))).first()
 
 
+# The query columns (`columns`) and the bookkeeping ones; built once, bound per save.
+_SAVED = (
+    "holder_agency", "state", "sub_state", "appointment_at", "ack_due_at", "overdue", "due_soon_warned",
+    "ack_overdue_warned", "step_code", "step_name", "step_deadline", "step_active", "extended", "flags",
+    "closed_at", "data", "updated_at", "event_seq",
+)
+_SAVE = (
+    update(CASES)
+    .where(CASES.c.dossier_id == bindparam("b_id"), CASES.c.version == bindparam("b_version"))
+    .values({**{name: bindparam(f"b_{name}") for name in _SAVED}, "version": CASES.c.version + 1})
+)
+
+
 async def save(session: AsyncSession, row: CaseRow, case: Case, now: datetime, event_seq: int) -> int:
     """Write the changed case back if nobody else did in between; returns the new version."""
     version = row.version
-    result: Any = await session.execute(
-        update(CaseRow)
-        .where(col(CaseRow.dossier_id) == row.dossier_id, col(CaseRow.version) == version)
-        .values(**columns(case), version=version + 1, updated_at=now, event_seq=event_seq)
-        .execution_options(synchronize_session=False)
-    )
+    params = {f"b_{name}": value for name, value in columns(case).items()}
+    params.update(b_id=row.dossier_id, b_version=version, b_updated_at=now, b_event_seq=event_seq)
+    result: Any = await session.execute(_SAVE, params)
     if result.rowcount != 1:
         raise ConcurrentUpdate(f"case {row.code} was changed by someone else meanwhile; reload and try again")
     return version + 1
@@ -212,10 +234,6 @@ async def search(
         query = query.where(col(CaseRow.appointment_at) < due_before)
     query = query.order_by(col(CaseRow.appointment_at), col(CaseRow.dossier_id)).offset(offset).limit(limit)
     return list((await session.exec(query)).all())
-
-
-CASES: Table = CaseRow.__table__  # type: ignore[attr-defined]
-EVENTS: Table = CaseEventRow.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(eq=False)
@@ -319,7 +337,7 @@ async def save_swept(session: AsyncSession, swept: Sequence[tuple[Candidate, int
     if _is_postgres(session):
         result: Any = await session.execute(_SWEPT_PG, {
             "now": now, "ids": [v[0].dossier_id for v in values], "versions": [v[0].version for v in values],
-            "seqs": [v[1] for v in values], "flags": [json.dumps(v[2]) for v in values],
+            "seqs": [v[1] for v in values], "flags": [_json(v[2]) for v in values],
             "overdue": [v[3] for v in values], "due_soon": [v[4] for v in values], "ack": [v[5] for v in values],
         })
     else:
@@ -354,12 +372,16 @@ async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     if not rows:
         return
     if _is_postgres(session) and len(rows) > 1:
-        await session.execute(_EVENTS_PG, {
-            **{name: [r[name] for r in rows] for name in ("dossier_id", "seq", "event_id", "type", "actor", "agency")},
-            "at": [r["at"].astimezone(UTC) for r in rows], "data": [json.dumps(r["data"]) for r in rows],
-        })
+        await session.execute(_EVENTS_PG, _events_params(rows))
     else:
         await session.execute(EVENTS.insert(), list(rows))
+
+
+def _events_params(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        **{name: [r[name] for r in rows] for name in ("dossier_id", "seq", "event_id", "type", "actor", "agency")},
+        "at": [r["at"].astimezone(UTC) for r in rows], "data": [_json(r["data"]) for r in rows],
+    }
 
 
 _OUTBOX_PG = text(
@@ -377,10 +399,85 @@ async def insert_outbox(session: AsyncSession, table: Table, rows: Sequence[dict
     if not rows:
         return
     if _is_postgres(session) and len(rows) > 1 and table.name == "outbox":
-        names = ("event_id", "event_type", "topic", "key", "payload", "created_at")
-        await session.execute(_OUTBOX_PG, {
-            **{name: [r[name] for r in rows] for name in names},
-            "headers": [json.dumps(r["headers"]) for r in rows],
-        })
+        await session.execute(_OUTBOX_PG, _outbox_params(rows))
     else:
         await session.execute(table.insert(), list(rows))
+
+
+_OUTBOX_NAMES = ("event_id", "event_type", "topic", "key", "payload", "created_at")
+
+
+def _outbox_params(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    return {**{name: [r[name] for r in rows] for name in _OUTBOX_NAMES},
+            "headers": [_json(r["headers"]) for r in rows]}
+
+
+# --- new cases, a consumer batch at a time (synchronous: run inside the commit) ----------------------------
+
+_CASE_NAMES = tuple(c.name for c in CASES.columns)
+_JSON_NAMES = frozenset({"flags", "data"})
+
+
+def _pg_array(name: str) -> str:
+    """`CAST(:name AS <base type>[])`: strings as text (the INSERT still checks their length), JSON as text."""
+    kind = CASES.c[name].type
+    if name in _JSON_NAMES or isinstance(kind, String) or isinstance(getattr(kind, "impl", None), String):
+        return f"CAST(:{name} AS text[])"
+    return f"CAST(:{name} AS {kind.compile(dialect=postgresql.dialect())}[])"
+
+
+# One fixed statement for a whole batch of new cases on PostgreSQL (prepared once); the dossiers that
+# already have a case are left alone, and RETURNING names the ones inserted.
+_OPEN_PG = text(
+    f"""INSERT INTO cases ({", ".join(_CASE_NAMES)})
+    SELECT {", ".join(f"CAST(v.{n} AS json)" if n in _JSON_NAMES else f"v.{n}" for n in _CASE_NAMES)}
+    FROM unnest({", ".join(_pg_array(n) for n in _CASE_NAMES)}) AS v({", ".join(_CASE_NAMES)})
+    ON CONFLICT (dossier_id) DO NOTHING
+    RETURNING dossier_id"""
+)
+_EXISTING = core_select(CASES.c.dossier_id).where(CASES.c.dossier_id.in_(bindparam("ids", expanding=True)))
+
+
+def insert_cases(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert new cases (`new_values` rows, one per dossier) unless their dossier has one already; returns
+    the dossier ids (as text) of the cases inserted. One statement on PostgreSQL.
+
+    Elsewhere (SQLite, whose writers are serialised) the existing ones are read first and the rest inserted
+    with executemany: a case inserted meanwhile fails the commit rather than being opened twice."""
+    if not rows:
+        return set()
+    if conn.dialect.name == "postgresql":
+        ordered = sorted(rows, key=lambda r: r["dossier_id"])  # the same lock order in every process
+        params: dict[str, Any] = {}
+        for name in _CASE_NAMES:
+            if name in _JSON_NAMES:
+                params[name] = [_json(r[name]) for r in ordered]
+            else:
+                params[name] = [r[name] for r in ordered]
+        return {str(dossier_id) for dossier_id in conn.execute(_OPEN_PG, params).scalars()}
+    existing = {str(dossier_id) for dossier_id in
+                conn.execute(_EXISTING, {"ids": [r["dossier_id"] for r in rows]}).scalars()}
+    new = [r for r in rows if str(r["dossier_id"]) not in existing]
+    if new:
+        conn.execute(CASES.insert(), new)
+    return {str(r["dossier_id"]) for r in new}
+
+
+def append_events(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """`insert_events` inside a commit: one statement on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(_EVENTS_PG, _events_params(rows))
+    else:
+        conn.execute(EVENTS.insert(), list(rows))
+
+
+def stage_outbox(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """`insert_outbox` inside a commit: one statement on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and table.name == "outbox":
+        conn.execute(_OUTBOX_PG, _outbox_params(rows))
+    else:
+        conn.execute(table.insert(), list(rows))

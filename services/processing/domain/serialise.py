@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,8 +33,19 @@ def _moment(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _record_to_dict(record: Step | Handoff) -> dict[str, Any]:
-    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in asdict(record).items()}
+    # Field by field rather than `asdict`, which deep-copies every value: these fields are all scalars.
+    names = _NAMES.get(type(record))
+    if names is None:
+        names = _NAMES[type(record)] = tuple(f.name for f in fields(record))
+    data: dict[str, Any] = {}
+    for name in names:
+        value = getattr(record, name)
+        data[name] = value.isoformat() if isinstance(value, datetime) else value
+    return data
 
 
 def _record_from_dict(kind: type[Step] | type[Handoff], data: Mapping[str, Any]) -> Any:

@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from libs.auth import Officer
-from libs.contracts.intake import DossierReceived
+from libs.contracts import Envelope, Event, encode, topics
+from libs.contracts.intake import DossierReceived, DossierWithdrawn
+from libs.db import upgrade
+from libs.messaging import ensure_topics
 from services.processing import store
 from services.processing.actions import Acknowledge, Approve, CompleteStep, Transfer
+from services.processing.app import assemble
 from services.processing.domain import DomainError
 from services.processing.service import ActionForbidden, CaseNotFound
+from services.processing.settings import ProcessingSettings
 from services.processing.store import CaseEventRow, CaseRow, ConcurrentUpdate
-from tests.integration.processing.conftest import LAND_OFFICE, WARD, MakeProcess, Process, at, received
+from tests.integration.processing.conftest import (
+    LAND_OFFICE,
+    WARD,
+    FixedClock,
+    MakeProcess,
+    Process,
+    at,
+    received,
+)
+from tests.support.kafka import find_records, headers_of
 
 pytestmark = pytest.mark.infra
 
@@ -28,9 +46,9 @@ SPEC = Officer("spec1", "Spec One", frozenset({"specialist"}), LAND_OFFICE)
 OTHER_WARD = Officer("desk9", "Other desk", frozenset({"desk_officer", "specialist"}), "000.00.13.H55")
 
 
-async def open_case(p: Process, event: DossierReceived) -> list[Any]:
+async def open_case(p: Process, event: DossierReceived) -> None:
     async with p.workflow.rt.sessions() as session, session.begin():
-        return await p.workflow.open_case(session, event)
+        await p.workflow.open_case(session, event)
 
 
 async def outbox_types(p: Process, dossier_id: UUID) -> list[str]:
@@ -55,8 +73,8 @@ async def log_of(p: Process, dossier_id: UUID) -> list[CaseEventRow]:
 
 async def test_a_received_dossier_opens_one_case(process: Process) -> None:
     event = received(at(16, 9))
-    assert [e.type for e in await open_case(process, event)] == ["case.opened"]
-    assert await open_case(process, event) == []  # a second copy of the receipt changes nothing
+    await open_case(process, event)
+    await open_case(process, event)  # a second copy of the receipt changes nothing
 
     row = await row_of(process, event.dossier_id)
     assert (row.state, row.holder_agency, row.competent_agency) == (2, WARD, LAND_OFFICE)
@@ -249,3 +267,85 @@ async def test_a_refused_desk_event_raises_and_writes_nothing(process: Process) 
             await wf.apply(session, UUID(int=7), lambda case, now: case.supplement_received(now))
     assert (await row_of(process, event.dossier_id)).version == 1
     assert await outbox_types(process, event.dossier_id) == ["vn.onestop.case.opened.v1"]
+
+
+def record_of(event: Event, offset: int) -> ConsumerRecord:  # type: ignore[type-arg]
+    """`event` as the consumer reads it from onestop.intake.v1."""
+    env = Envelope.for_event(event, datetime.now(UTC))
+    headers = tuple((k, v.encode()) for k, v in env.headers().items())
+    return ConsumerRecord(topic=topics.INTAKE, partition=0, offset=offset, timestamp=0, timestamp_type=0,
+                          key=event.key, value=encode(event), checksum=None, serialized_key_size=0,
+                          serialized_value_size=0, headers=headers)
+
+
+async def test_a_batch_of_receipts_is_written_with_a_fixed_handful_of_statements(process: Process) -> None:
+    rt = process.workflow.rt
+    assert rt.consumer is not None
+    events = [received(at(16, 9)) for _ in range(20)]
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa_event.listen(rt.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await rt.consumer.process_batch([record_of(e, i) for i, e in enumerate(events)])
+    finally:
+        sa_event.remove(rt.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) <= 4  # the inbox claim, then the cases, their event log and their outbox rows
+    for event in events:
+        row = await row_of(process, event.dossier_id)
+        assert (row.code, row.version, row.event_seq) == (event.code, 1, 1)
+        assert [e.type for e in await log_of(process, event.dossier_id)] == ["case.opened"]
+        assert await outbox_types(process, event.dossier_id) == ["vn.onestop.case.opened.v1"]
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])  # SQLite: the embedded default (executemany, not unnest)
+async def any_process(request: Any, make_process: MakeProcess, tmp_path: Path) -> AsyncIterator[Process]:
+    if request.param == "postgresql":
+        yield await make_process()
+        return
+    rt, workflow = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"))
+    await upgrade(rt.engine, rt.migrations)
+    clock = FixedClock(at(16, 8))
+    rt.clock = clock
+    yield Process(workflow, clock)
+    await rt.engine.dispose()
+
+
+async def test_a_consumer_batch_opens_each_case_once_and_parks_the_refused_receipt(any_process: Process) -> None:
+    """Receipts are written at commit: a re-sent one opens nothing, a later event of the batch finds its case,
+    and a receipt the database refuses (a code another dossier has) fails the commit, so the batch is
+    re-applied one event at a time and only that receipt is dead-lettered."""
+    process = any_process
+    rt = process.workflow.rt
+    assert rt.consumer is not None
+    await rt.broker.connect()
+    await ensure_topics(rt.common.kafka_bootstrap, [rt.dlq_topic], 1, 1)
+    try:
+        known = received(at(16, 9))
+        await open_case(process, known)  # opened by an earlier batch
+        first, second = received(at(16, 9)), received(at(16, 9))
+        again = first.model_copy()  # the same receipt re-sent under a new ce_id
+        clash = received(at(16, 9)).model_copy(update={"code": first.code})  # another dossier, the same code
+        withdrawn = DossierWithdrawn(dossier_id=second.dossier_id, code=second.code, reason="thôi", actor="citizen")
+        batch = [first, second, again, known, withdrawn, clash]
+        records = [record_of(e, i) for i, e in enumerate(batch)]
+        await rt.consumer.process_batch(records)
+
+        assert await outbox_types(process, first.dossier_id) == ["vn.onestop.case.opened.v1"]
+        assert await outbox_types(process, second.dossier_id) == [
+            "vn.onestop.case.opened.v1", "vn.onestop.case.withdrawn.v1"
+        ]
+        assert await outbox_types(process, known.dossier_id) == ["vn.onestop.case.opened.v1"]
+        assert await outbox_types(process, clash.dossier_id) == []
+        row = await row_of(process, second.dossier_id)
+        assert (row.state, row.version, row.event_seq) == (7, 2, 2)
+        assert [e.type for e in await log_of(process, first.dossier_id)] == ["case.opened"]
+
+        clash_id = dict(records[-1].headers)["ce_id"].decode()
+        dead = await find_records(rt.common.kafka_bootstrap, rt.dlq_topic,
+                                  lambda r: headers_of(r).get("ce_id") == clash_id)
+        assert len(dead) == 1 and "IntegrityError" in headers_of(dead[0])["dlq_error"]
+    finally:
+        await rt.broker.stop()

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from processing_support import CITY, WARD, at, calendar, city_snapshot, open_case, ward_snapshot
 
+from services.processing import store
 from services.processing.domain import Case, CaseState, DomainError, control_slip, sweep
 
 CAL = calendar()
@@ -100,3 +101,11 @@ def test_random_command_sequences(city: bool, policy: str, script: list[tuple[st
     assert len([e for e in events if e.type == "case.overdue"]) <= 1 + int(case.extended)
     slip = control_slip(events)
     assert [r.handed_over_at for r in slip] == sorted(r.handed_over_at for r in slip)
+
+
+def test_the_prebuilt_save_writes_every_query_column() -> None:
+    """`store.save` binds `columns(case)` into a statement built once: it must name each of them."""
+    case, _ = open_case()
+    assert set(store._SAVED) == {*store.columns(case), "updated_at", "event_seq"}
+    row = store.new_values(case, at(16, 9), event_seq=1)
+    assert set(row) == {c.name for c in store.CASES.columns}
