@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.calendar import WorkCalendar
 from libs.clock import Clock
 from services.reporting.domain import CountingRules, Judge
-from services.reporting.projection import FAR_FUTURE, Baked, FactState
+from services.reporting.projection import Baked, FactState
 from services.reporting.service import baked_of, ensure_live
 from services.reporting.store import generation_tables
 
@@ -51,14 +51,20 @@ class BusinessMetrics:
                              ["agency"], registry=registry)
         self.resolved = Counter("onestop_dossiers_resolved", "Dossier endings applied live, by timeliness",
                                 ["agency", "timeliness"], registry=registry)
+        self._resolved_children: dict[tuple[str, str], Any] = {}  # label lookups, once per label pair
         self.refreshed = Gauge("onestop_reporting_gauges_refreshed_timestamp_seconds",
                                "When the business gauges were last computed", registry=registry)
 
     def count(self, endings: Iterable[FactState]) -> None:
         for state in endings:  # reportable and resolved
-            assert state.resolved_at is not None
-            timeliness = self.judge.resolution(state.fact_row(), state.resolved_at, FAR_FUTURE)
-            self.resolved.labels(state.competent_agency, timeliness).inc()
+            assert state.resolved_at is not None and state.appointment_at is not None
+            # Judge.resolution(state.fact_row(), resolved_at, FAR_FUTURE) without building and validating a
+            # FactRow per ending: known at the end of time, the appointment is the one in force now.
+            timeliness = self.judge.resolution_against(state.outcome, state.appointment_at, state.resolved_at)
+            key = (state.competent_agency, timeliness)
+            if (child := self._resolved_children.get(key)) is None:
+                child = self._resolved_children[key] = self.resolved.labels(*key)
+            child.inc()
 
     async def refresh(self, engine: AsyncEngine, now: datetime) -> None:
         baked = Baked(self.rules.timezone, self.rules.judge_to_minute)

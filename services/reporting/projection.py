@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -99,12 +99,20 @@ class FactState:
         return row
 
     def to_record(self) -> tuple[Any, ...]:
-        """The row as a tuple in COLUMNS order with JSON as text (for a binary COPY)."""
-        row = self.to_row()
-        for name in ("appointment_history", "supplement_waits"):
-            if row[name] is not None:
-                row[name] = json.dumps(row[name])
-        return tuple(row[name] for name in COLUMNS)
+        """The row as a tuple in COLUMNS order with JSON as text (PostgreSQL's array parameters)."""
+        record = [getattr(self, name) for name in COLUMNS]
+        for index in _JSON_INDEXES:
+            pairs = _pairs_json(record[index])
+            record[index] = None if pairs is None else json.dumps(pairs)
+        return tuple(record)
+
+    @classmethod
+    def from_record(cls, record: Sequence[Any]) -> FactState:
+        """From a tuple in COLUMNS order (JSON as text or decoded)."""
+        values = list(record)
+        for index in _JSON_INDEXES:
+            values[index] = _pairs_from_json(values[index])
+        return cls(*values)
 
     @classmethod
     def from_row(cls, row: Any) -> FactState:
@@ -159,6 +167,7 @@ class FactState:
 
 
 COLUMNS = tuple(f.name for f in dataclasses.fields(FactState))
+_JSON_INDEXES = (COLUMNS.index("appointment_history"), COLUMNS.index("supplement_waits"))
 
 
 def _pairs_json(pairs: tuple[Pair, ...]) -> list[list[str]] | None:

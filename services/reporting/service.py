@@ -13,16 +13,37 @@ from __future__ import annotations
 import logging
 from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Float,
+    Integer,
+    String,
+    Table,
+    TextClause,
+    Uuid,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from libs.contracts import Envelope, Event
+from libs.db.types import UTCDateTime
 from services.reporting.projection import COLUMNS, Baked, Contribution, FactState, apply, contributions
 from services.reporting.store import (
     GENERATIONS,
@@ -38,6 +59,7 @@ from services.reporting.store import (
 log = logging.getLogger(__name__)
 _LOCK_KEY = 0x52455054  # pg advisory lock: generation bookkeeping of reporting
 _CHUNK = 2000
+_COPY_OVER = 1000  # fact rows per write above which PostgreSQL gets them by COPY (a replay), not as arrays
 
 Item = tuple[str, Event, Envelope]  # (event id, event, envelope)
 
@@ -60,12 +82,15 @@ def baked_of(conn: Connection, generation: int) -> Baked:
     return _baked_cache[key]
 
 
+_LIVE = select(READ_MODEL.c.generation).where(READ_MODEL.c.id == POINTER_ID)
+_LIVE_FOR_SHARE = _LIVE.with_for_update(read=True)
+
+
 def live_generation(conn: Connection, lock: bool = False) -> int | None:
     """The live generation; `lock` holds the pointer row FOR SHARE until the transaction ends (writers),
-    so a swap waits for them and they never write into a generation that was just replaced."""
-    query = select(READ_MODEL.c.generation).where(READ_MODEL.c.id == POINTER_ID)
-    if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
+    so a swap waits for them and they never write into a generation that was just replaced. Read every
+    time, never cached: the row lock is what orders a writer against a swap."""
+    query = _LIVE_FOR_SHARE if lock and conn.dialect.name == "postgresql" else _LIVE
     return conn.execute(query).scalar_one_or_none()
 
 
@@ -191,11 +216,14 @@ def apply_events(conn: Connection, tables: GenerationTables, baked: Baked,
     alike live and in a replay, so both stay equal; fix the bug, then rebuild."""
     items = _first_of_each(items)
     store = _PgStore(conn, tables) if conn.dialect.name == "postgresql" else _Store(conn, tables)
-    fresh = store.mark_applied([event_id for event_id, _, _ in items])
+    fresh, states = store.claim([event_id for event_id, _, _ in items],
+                                list(dict.fromkeys(event.dossier_id for _, event, _ in items)))
     todo = [item for item in items if item[0] in fresh]
     if not todo:
         return 0, []
-    states = store.load(list(dict.fromkeys(event.dossier_id for _, event, _ in todo)))
+    if len(todo) < len(items):  # some were applied before: only the dossiers of the others change
+        touched = {event.dossier_id for _, event, _ in todo}
+        states = {dossier: state for dossier, state in states.items() if dossier in touched}
     deltas: Tally[Contribution] = Tally()
     unresolved = set()
     for dossier, loaded in states.items():
@@ -214,8 +242,7 @@ def apply_events(conn: Connection, tables: GenerationTables, baked: Baked,
             state.derive()
     for state in states.values():
         deltas.update(contributions(state, baked))
-    store.save(list(states.values()))
-    _roll(conn, tables, deltas)
+    store.write(list(states.values()), deltas)
     return len(todo), [states[d] for d in unresolved if _ended(states[d])]
 
 
@@ -235,7 +262,7 @@ def _first_of_each(items: Sequence[Item]) -> list[Item]:
 
 
 class _Store:
-    """Rows of a generation through SQLAlchemy Core (any dialect)."""
+    """Rows of a generation through SQLAlchemy Core (any dialect); the statements are built once per table."""
 
     def __init__(self, conn: Connection, tables: GenerationTables) -> None:
         self.conn, self.tables = conn, tables
@@ -244,9 +271,14 @@ class _Store:
         """Record the events in the generation; returns those it did not hold yet."""
         if not event_ids:
             return set()
-        table = self.tables.applied
-        stmt = _insert(self.conn, table).on_conflict_do_nothing().returning(table.c.event_id)
+        stmt = _core_statements(self.conn, self.tables).applied
         return set(self.conn.execute(stmt, [{"event_id": e} for e in event_ids]).scalars())
+
+    def claim(self, event_ids: list[str], dossiers: list[UUID]) -> tuple[set[str], dict[UUID, FactState]]:
+        """Record the events (`mark_applied`) and load the rows of `dossiers` (those of every event given,
+        fresh or not; none when no event is fresh)."""
+        fresh = self.mark_applied(event_ids)
+        return fresh, (self.load(dossiers) if fresh else {})
 
     def load(self, ids: list[UUID]) -> dict[UUID, FactState]:
         facts, out = self.tables.facts, {}
@@ -256,70 +288,176 @@ class _Store:
                 out[row["dossier_id"]] = FactState.from_row(row)
         return out
 
-    def save(self, states: list[FactState]) -> None:
-        if not states:
-            return
-        facts = self.tables.facts
-        stmt = _insert(self.conn, facts)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[facts.c.dossier_id],
-            set_={c.name: stmt.excluded[c.name] for c in facts.columns if c.name != "dossier_id"})
-        self.conn.execute(stmt, [s.to_row() for s in states])
+    def write(self, states: list[FactState], deltas: Tally[Contribution]) -> None:
+        """Upsert the fact rows and add the rollup deltas (rows whose count drops to 0 are deleted)."""
+        statements = _core_statements(self.conn, self.tables)
+        if states:
+            self.conn.execute(statements.facts, [s.to_row() for s in states])
+        for kind, names in (("received", RECEIVED_KEY), ("resolved", RESOLVED_KEY)):
+            rows = [{**dict(zip(names, key, strict=True)), "count": n}
+                    for (k, key), n in deltas.items() if k == kind and n]
+            if not rows:
+                continue
+            self.conn.execute(statements.roll[kind], rows)
+            emptied = [{f"k_{n}": row[n] for n in names} for row in rows if row["count"] < 0]
+            if emptied:
+                self.conn.execute(statements.emptied[kind], emptied)
+
+
+@dataclass(frozen=True)
+class _CoreStatements:
+    applied: Any
+    facts: Any
+    roll: dict[str, Any]
+    emptied: dict[str, Any]
+
+
+_core_cache: dict[tuple[str, Table], _CoreStatements] = {}
+
+
+def _core_statements(conn: Connection, tables: GenerationTables) -> _CoreStatements:
+    """The generation's statements for `conn`'s dialect, built once (an ON CONFLICT construct costs more to
+    build than to execute from SQLAlchemy's compiled cache)."""
+    key = (conn.dialect.name, tables.facts)
+    if (found := _core_cache.get(key)) is not None:
+        return found
+    applied = _insert(conn, tables.applied).on_conflict_do_nothing().returning(tables.applied.c.event_id)
+    facts = tables.facts
+    upsert = _insert(conn, facts)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[facts.c.dossier_id],
+        set_={c.name: upsert.excluded[c.name] for c in facts.columns if c.name != "dossier_id"})
+    roll, emptied = {}, {}
+    for kind, table, names in (("received", tables.received_daily, RECEIVED_KEY),
+                               ("resolved", tables.resolved_daily, RESOLVED_KEY)):
+        stmt = _insert(conn, table)
+        roll[kind] = stmt.on_conflict_do_update(index_elements=[table.c[n] for n in names],
+                                                set_={"count": table.c.count + stmt.excluded.count})
+        cond = [table.c[n] == bindparam(f"k_{n}") for n in names]
+        emptied[kind] = delete(table).where(*cond, table.c.count == 0)
+    found = _core_cache[key] = _CoreStatements(applied, upsert, roll, emptied)
+    return found
 
 
 class _PgStore(_Store):
-    """The same on PostgreSQL with arrays and a binary COPY into a staging table: a replay spends its time
-    folding events rather than binding thousands of parameters. Same rows."""
+    """The same on PostgreSQL as two fixed statements over arrays (compiled and prepared once per connection
+    and generation): claim the event ids and load the rows, then upsert the rows from unnest() of one array
+    per column and add the rollup deltas. A replay's large batches send the rows by binary COPY instead.
+    Same rows."""
 
-    def mark_applied(self, event_ids: list[str]) -> set[str]:
+    def claim(self, event_ids: list[str], dossiers: list[UUID]) -> tuple[set[str], dict[UUID, FactState]]:
+        """One statement: the INSERT into the applied table (a CTE) and the rows, the fresh event ids coming
+        back as rows of their own (first column set, the row's columns NULL)."""
         if not event_ids:
-            return set()
-        rows = self.conn.execute(text(
-            f"INSERT INTO {self.tables.applied.name} (event_id) SELECT unnest(CAST(:ids AS text[])) "
-            f"ON CONFLICT DO NOTHING RETURNING event_id"), {"ids": event_ids})
-        return set(rows.scalars())
-
-    def load(self, ids: list[UUID]) -> dict[UUID, FactState]:
-        rows = self.conn.execute(text(
-            f"SELECT {', '.join(COLUMNS)} FROM {self.tables.facts.name} WHERE dossier_id = ANY(CAST(:ids AS uuid[]))"),
-            {"ids": ids})
-        out = {}
-        for row in rows.mappings():
-            state = FactState.from_row(row)
+            return set(), {}
+        rows = self.conn.execute(_pg_statements(self.tables).claim, {"ids": event_ids, "dossiers": dossiers})
+        fresh, out = set(), {}
+        for event_id, *record in rows:
+            if event_id is not None:
+                fresh.add(event_id)
+                continue
+            state = FactState.from_record(record)
             state.dossier_id = UUID(bytes=state.dossier_id.bytes)  # asyncpg's own UUID class → uuid.UUID
             out[state.dossier_id] = state
-        return out
+        return fresh, out
 
-    def save(self, states: list[FactState]) -> None:
-        if not states:
+    def write(self, states: list[FactState], deltas: Tally[Contribution]) -> None:
+        received = [(*key, n) for (kind, key), n in deltas.items() if kind == "received" and n]
+        resolved = [(*key, n) for (kind, key), n in deltas.items() if kind == "resolved" and n]
+        if not (states or received or resolved):
             return
+        statements = _pg_statements(self.tables)
+        records = [s.to_record() for s in states]
+        if len(records) > _COPY_OVER:  # a replay's thousands of rows: binary COPY into a stage, then upsert
+            self._copy(records)
+            records = []
+        params = {**_arrays("f", records, len(COLUMNS)),
+                  **_arrays("r", received, len(RECEIVED_KEY) + 1), **_arrays("s", resolved, len(RESOLVED_KEY) + 1)}
+        self.conn.execute(statements.write, params)
+        emptied_received = [key for *key, n in received if n < 0]
+        emptied_resolved = [key for *key, n in resolved if n < 0]
+        if emptied_received or emptied_resolved:
+            self.conn.execute(statements.emptied, {**_arrays("r", emptied_received, len(RECEIVED_KEY)),
+                                                   **_arrays("s", emptied_resolved, len(RESOLVED_KEY))})
+
+
+    def _copy(self, records: list[tuple[Any, ...]]) -> None:
         facts = self.tables.facts.name
         stage = f"{facts}_stage"
-        # Inside the transaction SQLAlchemy has begun (the statements above), so the staged rows live
-        # until the INSERT below reads them; ON COMMIT DELETE ROWS empties the stage in any case.
+        # Inside the transaction SQLAlchemy has begun (the claim above), so the staged rows live until the
+        # INSERT below reads them; ON COMMIT DELETE ROWS empties the stage in any case.
         self.conn.execute(text(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {facts}) ON COMMIT DELETE ROWS"))
         raw: Any = self.conn.connection.driver_connection  # asyncpg, in the same transaction
-        await_only(raw.copy_records_to_table(stage, records=[s.to_record() for s in states], columns=list(COLUMNS)))
+        await_only(raw.copy_records_to_table(stage, records=records, columns=list(COLUMNS)))
+        names = ", ".join(COLUMNS)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS if c != "dossier_id")
-        self.conn.execute(text(
-            f"INSERT INTO {facts} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {stage} "
-            f"ON CONFLICT (dossier_id) DO UPDATE SET {updates}"))
+        self.conn.execute(text(f"INSERT INTO {facts} ({names}) SELECT {names} FROM {stage} "
+                               f"ON CONFLICT (dossier_id) DO UPDATE SET {updates}"))
         self.conn.execute(text(f"TRUNCATE {stage}"))
 
 
-def _roll(conn: Connection, tables: GenerationTables, deltas: Tally[Contribution]) -> None:
-    for kind, table, names in (("received", tables.received_daily, RECEIVED_KEY),
-                               ("resolved", tables.resolved_daily, RESOLVED_KEY)):
-        rows = [{**dict(zip(names, key, strict=True)), "count": n}
-                for (k, key), n in deltas.items() if k == kind and n]
-        if not rows:
-            continue
-        stmt = _insert(conn, table)
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c[n] for n in names],
-                                          set_={"count": table.c.count + stmt.excluded.count})
-        conn.execute(stmt, rows)
-        emptied = [row for row in rows if row["count"] < 0]
-        if emptied:
-            cond = [table.c[n] == bindparam(f"k_{n}") for n in names]
-            conn.execute(delete(table).where(*cond, table.c.count == 0),
-                         [{f"k_{n}": row[n] for n in names} for row in emptied])
+def _arrays(prefix: str, rows: Sequence[Sequence[Any]], width: int) -> dict[str, list[Any]]:
+    """Rows as one array parameter per column: `prefix`0 … `prefix`<width-1>."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * width
+    return {f"{prefix}{i}": list(values) for i, values in enumerate(columns)}
+
+
+@dataclass(frozen=True)
+class _PgStatements:
+    claim: TextClause
+    write: TextClause
+    emptied: TextClause
+
+
+_pg_cache: dict[Table, _PgStatements] = {}
+
+
+def _pg_type(column: Column[Any]) -> str:
+    """The PostgreSQL type an array parameter of this column is cast to (JSON travels as text)."""
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return "timestamptz"
+    for python, sql in ((Uuid, "uuid"), (JSON, "text"), (Boolean, "boolean"), (Integer, "integer"),
+                        (Float, "double precision"), (Date, "date"), (String, "text")):
+        if isinstance(kind, python):
+            return sql
+    raise TypeError(f"no array type for column {column.name} ({kind})")
+
+
+def _unnest(prefix: str, columns: Sequence[Column[Any]]) -> str:
+    """`SELECT <columns> FROM unnest(<one array parameter per column>) AS t(<columns>)`."""
+    names = [f'"{c.name}"' for c in columns]
+    select_list = [f"{n}::json" if isinstance(c.type, JSON) else n for n, c in zip(names, columns, strict=True)]
+    arrays = [f"CAST(:{prefix}{i} AS {_pg_type(c)}[])" for i, c in enumerate(columns)]
+    return f"SELECT {', '.join(select_list)} FROM unnest({', '.join(arrays)}) AS t({', '.join(names)})"
+
+
+def _pg_statements(tables: GenerationTables) -> _PgStatements:
+    """A generation's fixed statements on PostgreSQL (same text every batch: compiled and prepared once)."""
+    if (found := _pg_cache.get(tables.facts)) is not None:
+        return found
+    facts = tables.facts
+    names = ", ".join(f'"{n}"' for n in COLUMNS)
+    updates = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in COLUMNS if n != "dossier_id")
+    parts = [f"f AS (INSERT INTO {facts.name} ({names}) {_unnest('f', [facts.c[n] for n in COLUMNS])} "
+             f"ON CONFLICT (dossier_id) DO UPDATE SET {updates})"]
+    deletes = []
+    for prefix, table, keys in (("r", tables.received_daily, RECEIVED_KEY), ("s", tables.resolved_daily, RESOLVED_KEY)):
+        key_list = ", ".join(f'"{n}"' for n in keys)
+        parts.append(
+            f'{prefix} AS (INSERT INTO {table.name} ({key_list}, "count") '
+            f"{_unnest(prefix, [table.c[n] for n in (*keys, 'count')])} "
+            f'ON CONFLICT ({key_list}) DO UPDATE SET "count" = {table.name}."count" + EXCLUDED."count")')
+        match = " AND ".join(f'd."{n}" = t."{n}"' for n in keys)
+        deletes.append(
+            f"{prefix} AS (DELETE FROM {table.name} d USING ({_unnest(prefix, [table.c[n] for n in keys])}) t "
+            f'WHERE {match} AND d."count" = 0)')
+    found = _pg_cache[tables.facts] = _PgStatements(
+        claim=text(f"WITH fresh AS (INSERT INTO {tables.applied.name} (event_id) SELECT unnest(CAST(:ids AS text[])) "
+                   f"ON CONFLICT DO NOTHING RETURNING event_id) "
+                   f"SELECT NULL::text, {names} FROM {facts.name} WHERE dossier_id = ANY(CAST(:dossiers AS uuid[])) "
+                   f"UNION ALL SELECT event_id, {', '.join(['NULL'] * len(COLUMNS))} FROM fresh"),
+        # Data-modifying CTEs run once and to completion whether or not the main query reads them.
+        write=text(f"WITH {', '.join(parts)} SELECT 1"),
+        emptied=text(f"WITH {', '.join(deletes)} SELECT 1"))
+    return found

@@ -34,9 +34,12 @@ class Judge:
 
     def resolution(self, fact: FactRow, resolved_at: datetime, known_at: datetime) -> Timeliness:
         """How a resolution at `resolved_at` compares with the original appointment known at `known_at`."""
-        if self._closing_on_time and fact.outcome in CLOSING_OUTCOMES:
+        return self.resolution_against(fact.outcome, fact.appointment_known_at(known_at), resolved_at)
+
+    def resolution_against(self, outcome: str | None, appointment: datetime, resolved_at: datetime) -> Timeliness:
+        """`resolution` of an ending with `outcome` against a given original appointment."""
+        if self._closing_on_time and outcome in CLOSING_OUTCOMES:
             return "on_time"
-        appointment = fact.appointment_known_at(known_at)
         if self.is_past(resolved_at, appointment):
             return "late"
         return "early" if self._earlier_local_day(resolved_at, appointment) else "on_time"
