@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 
 import uvicorn
@@ -14,7 +15,17 @@ def serve(module: str, service: str) -> None:
     common = CommonSettings()
     setup_logging(service, common.log_level)
     settings = importlib.import_module(module).Settings()
+    _calm_gc()
     uvicorn.run(
         f"{module}:create_app", factory=True, host=settings.host, port=settings.port,
         log_config=None, access_log=False, loop="uvloop", http="httptools",
     )
+
+
+def _calm_gc() -> None:
+    """Every event and request allocates thousands of short-lived objects; with CPython's default threshold
+    (700) the cyclic collector runs hundreds of times a second, re-scanning the long-lived modules and
+    catalogue each time. Move what is loaded so far out of its sight and collect the young less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
