@@ -100,11 +100,11 @@ def infra_cpu_since(before: dict[str, dict[int, float]], kafka_port: int) -> dic
 async def drop_database(admin: Any, name: str) -> None:
     """DROP … WITH (FORCE), retried: an autovacuum worker busy on the scratch database after mass updates
     cannot be terminated by a non-superuser (InsufficientPrivilege) and only needs a moment to finish."""
-    for attempt in range(10):
+    for attempt in range(60):
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             return
         except Exception as exc:  # asyncpg's error classes; the last attempt reports it
-            if attempt == 9:
+            if attempt == 59:
                 print(f"could not drop scratch database {name}: {exc}")
             await asyncio.sleep(1)
