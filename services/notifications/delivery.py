@@ -48,12 +48,11 @@ from services.notifications.store import (
     Notice,
     NoticeRow,
     Step,
-    insert_outbox,
     load_due,
     load_interrupted,
     load_notice,
     progress_of,
-    save_steps,
+    record_steps,
 )
 
 log = logging.getLogger(__name__)
@@ -163,6 +162,8 @@ class Delivery:
         self._slots = asyncio.Semaphore(self.options.concurrency)
         self._records = GroupCommit(self._record_steps)
         self._last_sweep = self._last_gauge = 0.0
+        bind = getattr(sessions, "kw", {}).get("bind")
+        self._single_statement_writes = getattr(getattr(bind, "dialect", None), "name", None) == "postgresql"
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -214,23 +215,22 @@ class Delivery:
             self.wake_relay()
 
     def _write(self, conn: Connection, steps: list[Step], now: datetime) -> tuple[set[UUID], Counts, bool]:
-        """Write lifecycle steps with notice.delivered / notice.failed for the final ones (one statement each
-        for the steps and for their events)."""
-        saved = save_steps(conn, steps, now)
+        """Write lifecycle steps with notice.delivered / notice.failed for the final ones (one statement on
+        PostgreSQL, atomic on its own; elsewhere one for the steps and one for their events)."""
+        events = []
+        for step in steps:
+            event = outcome_event(step.notice, step.after, now)
+            if event is not None:
+                events.append((step.notice.id, outbox_row(event, now)))
+        saved = record_steps(conn, self.outbox, steps, events, now)
         counts: Counts = []
-        rows = []
         for step in steps:
             n = step.notice
             if n.id not in saved:
                 log.info("notice %s changed meanwhile; %s not recorded", n.id, step.after.status.value)
-                continue
-            if step.after.status is not ST.SENDING:  # a status reached (claims are not counted)
+            elif step.after.status is not ST.SENDING:  # a status reached (claims are not counted)
                 counts.append((n.channel, n.kind, step.after.status.value))
-            event = outcome_event(n, step.after, now)
-            if event is not None:
-                rows.append(outbox_row(event, now))
-        insert_outbox(conn, self.outbox, rows)
-        return saved, counts, bool(rows)
+        return saved, counts, any(nid in saved for nid, _ in events)
 
     async def claim(self) -> list[Claimed]:
         """Due notices → `sending`, committed before anything is sent. Notices switched off since they were
@@ -280,7 +280,21 @@ class Delivery:
 
     async def _record_steps(self, steps: list[Step]) -> None:
         now = self.clock.now()
-        await self._unit_of_work(lambda conn: self._write(conn, steps, now)[1:])
+
+        def work(conn: Connection) -> tuple[Counts, bool]:
+            return self._write(conn, steps, now)[1:]
+
+        if not self._single_statement_writes:
+            await self._unit_of_work(work)
+            return
+        # PostgreSQL: the steps and their events are one statement, atomic by itself: no BEGIN / COMMIT
+        async with self.sessions() as session:
+            conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            counts, staged = await conn.run_sync(work)
+        for channel, kind, status in counts:
+            self.metrics.count(channel, kind, status)
+        if staged:
+            self.wake_relay()
 
     async def _send(self, row: Notice) -> DeliveryResult:
         started = time.perf_counter()

@@ -7,8 +7,10 @@ The statements take a synchronous `Connection`: the consumer runs them just befo
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -387,12 +389,13 @@ def load_notice(conn: Connection, notice_id: UUID) -> Notice | None:
 _STEP_NAMES = ("id", "status", "attempts", "first_attempt_at", "next_attempt_at", "reason", "provider_id")
 _STEP_PARAMS = ("id", "was", "was_attempts", "status", "attempts", "first_attempt_at", "next_attempt_at", "reason",
                 "provider_id")
-_PG_SAVE_STEPS = text(
+_PG_SAVE_STEPS_SQL = (
     "UPDATE notices AS n SET status = v.status, attempts = v.attempts, first_attempt_at = v.first_attempt_at, "
     "next_attempt_at = v.next_attempt_at, reason = v.reason, provider_id = v.provider_id, updated_at = :now "
     f"FROM {_unnest(('id', 'status', 'attempts', *_STEP_NAMES[1:]), _STEP_PARAMS)} "
     "WHERE n.id = v.id AND n.status = v.was AND n.attempts = v.was_attempts RETURNING n.id"
 )
+_PG_SAVE_STEPS = text(_PG_SAVE_STEPS_SQL)
 _SAVE_STEP = (
     update(NOTICES)
     .where(NOTICES.c.id == bindparam("b_id"), NOTICES.c.status == bindparam("b_was"),
@@ -428,6 +431,50 @@ def save_steps(conn: Connection, steps: list[Step], now: datetime) -> set[UUID]:
         if conn.execute(_SAVE_STEP, params).rowcount:
             written.add(v["id"])
     return written
+
+
+# -- steps with their outcome events (one statement on PostgreSQL) ------------------------------------------
+
+_OUTBOX_COLUMNS = ("event_id", "event_type", "topic", "key", "headers", "payload", "created_at")
+_OUTBOX_TYPES = ("text", "text", "text", "text", "text", "text", "timestamptz")
+
+
+@lru_cache(maxsize=4)
+def _pg_record_steps(outbox: str) -> Any:
+    """The steps' UPDATE and the INSERT of the outcome events of the steps it wrote, as one statement: atomic
+    on its own, so it needs no BEGIN / COMMIT around it. Events are inserted in the order given."""
+    arrays = ", ".join(f"CAST(:o_{n} AS {t}[])" for n, t in zip(_OUTBOX_COLUMNS, _OUTBOX_TYPES, strict=True))
+    columns = ", ".join(_OUTBOX_COLUMNS)
+    picked = ", ".join("CAST(e.headers AS json)" if n == "headers" else f"e.{n}" for n in _OUTBOX_COLUMNS)
+    return text(
+        f"WITH s AS ({_PG_SAVE_STEPS_SQL}), "
+        f"o AS (INSERT INTO {outbox} ({columns}) SELECT {picked} "
+        f"FROM unnest(CAST(:o_notice AS uuid[]), {arrays}) WITH ORDINALITY AS e(notice, {columns}, ord) "
+        "WHERE e.notice IN (SELECT id FROM s) ORDER BY e.ord) "
+        "SELECT id FROM s"
+    )
+
+
+def record_steps(
+    conn: Connection, outbox: Table, steps: list[Step], events: list[tuple[UUID, dict[str, Any]]], now: datetime
+) -> set[UUID]:
+    """Write lifecycle steps (as save_steps) and stage the outbox rows of those written: `events` are
+    (notice id, outbox row), for the steps that have an outcome event. Returns the ids written. One statement
+    on PostgreSQL (safe outside a transaction), save_steps + insert_outbox elsewhere."""
+    if not steps:
+        return set()
+    if not _pg(conn) or not events:
+        saved = save_steps(conn, steps, now)
+        insert_outbox(conn, outbox, [row for nid, row in events if nid in saved])
+        return saved
+    values = [_step_values(s) for s in steps]
+    params: dict[str, Any] = {p: [v[p] for v in values] for p in _STEP_PARAMS}
+    params["now"] = now
+    params["o_notice"] = [nid for nid, _ in events]
+    for name in _OUTBOX_COLUMNS:
+        column = [row[name] for _, row in events]
+        params[f"o_{name}"] = [json.dumps(h) for h in column] if name == "headers" else column
+    return {_uuid(i) for i in conn.execute(_pg_record_steps(outbox.name), params).scalars()}
 
 
 # -- outbox -----------------------------------------------------------------------------------------------

@@ -128,7 +128,8 @@ class ConsoleSms:
         phone, problem = normalise_mobile(to)
         if phone is None:
             return permanent(f"invalid phone number: {problem}")
-        log.info("sms to %s (%d part(s), key %s): %s", mask_phone(phone), sms_parts(text), key, text)
+        if log.isEnabledFor(logging.INFO):  # the arguments cost more than the call when INFO is off
+            log.info("sms to %s (%d part(s), key %s): %s", mask_phone(phone), sms_parts(text), key, text)
         if len(self.sent) < 100:  # for tests; bounded so a long-running dev process does not grow
             self.sent.append((phone, text, key))
         return delivered("console", provider_id=f"console:{key}")

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
 from services.notifications.domain.context import VN_TZ, NoticeContext, check_context
 from services.notifications.domain.gsm7 import sms_parts, to_gsm7_unaccented
@@ -47,11 +47,28 @@ def environment(templates_dir: Path = TEMPLATES_DIR) -> Environment:
     return env
 
 
-def _render(env: Environment, kind: NoticeKind, name: str, variables: Mapping[str, Any]) -> str:
-    return env.get_template(f"{kind.value}/{name}").render(variables)
+@lru_cache(maxsize=128)
+def _template(env: Environment, kind: NoticeKind, name: str) -> Template:
+    """A compiled template, looked up once (no loader / cache lookup per render)."""
+    return env.get_template(f"{kind.value}/{name}")
 
 
-def _render_sms(env: Environment, kind: NoticeKind, variables: Mapping[str, Any]) -> RenderedNotice:
+def _run(template: Template, parent: dict[str, Any]) -> str:
+    """Template.render without its per-call copies: `parent` already holds the environment's globals
+    (see _variables) and is shared, read-only, by the templates of one notice."""
+    return template.environment.concat(template.root_render_func(template.new_context(parent, shared=True)))
+
+
+def _variables(env: Environment, kind: NoticeKind, context: NoticeContext) -> dict[str, Any]:
+    """What Template.render would see: the environment's globals, the context's fields and the kind."""
+    return {**env.globals, **context.__dict__, "kind": kind.value}
+
+
+def _render(env: Environment, kind: NoticeKind, name: str, variables: dict[str, Any]) -> str:
+    return _run(_template(env, kind, name), variables)
+
+
+def _render_sms(env: Environment, kind: NoticeKind, variables: dict[str, Any]) -> RenderedNotice:
     text = " ".join(to_gsm7_unaccented(_render(env, kind, "sms.txt.j2", variables)).split())
     return RenderedNotice(subject=None, text=text, html=None, parts=sms_parts(text))
 
@@ -74,8 +91,8 @@ def render(
     kind, channel = NoticeKind(kind), Channel(channel)
     context = ctx if isinstance(ctx, NoticeContext) else NoticeContext.model_validate(ctx)
     check_context(kind, context)
-    variables = {**dict(context), "kind": kind.value}
     env = environment(templates_dir)
+    variables = _variables(env, kind, context)
     if channel is Channel.SMS:
         return _render_sms(env, kind, variables)
     return _render_email(env, kind, variables)
