@@ -14,7 +14,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -23,7 +23,9 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pool_pre_ping: it costs three round trips (BEGIN, SELECT 1, ROLLBACK) per checkout, i.e. per
     # request and per consumer batch. A connection PostgreSQL dropped fails once with a disconnect error,
     # which makes SQLAlchemy discard the whole pool; consumers retry that as transient, HTTP callers get a 503.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # No overflow: an overflow connection is closed on return, so a burst of requests would open and close
+    # connections (a backend fork each) all through the burst; with a fixed pool the excess waits its turn.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
