@@ -8,6 +8,7 @@ The statements take a synchronous `Connection`: the consumer runs them just befo
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +24,8 @@ from sqlmodel import Field, SQLModel
 from libs.db.types import UTCDateTime
 from libs.runtime import messaging_tables
 from services.notifications.domain import NoticeProgress, NoticeStatus
+
+log = logging.getLogger(__name__)
 
 
 class Base(SQLModel, registry=registry()):
@@ -342,9 +345,12 @@ _DUE = or_(
     NOTICES.c.status == NoticeStatus.CREATED.value,
     and_(NOTICES.c.status == NoticeStatus.TEMPORARY_FAILURE.value, NOTICES.c.next_attempt_at <= bindparam("now")),
 )
+# The dossier's state as a correlated subquery, looked up by primary key for the (at most `limit`) rows
+# returned: as a join, PostgreSQL hashed the whole contacts table for every claim (~6 ms at 20,000 dossiers).
+_STATE_OF_NOTICE = (select(CONTACTS.c.dossier_state).where(CONTACTS.c.dossier_id == NOTICES.c.dossier_id)
+                    .scalar_subquery().label("dossier_state"))
 _DUE_QUERY = (
-    select(NOTICES, CONTACTS.c.dossier_state)
-    .join(CONTACTS, CONTACTS.c.dossier_id == NOTICES.c.dossier_id)
+    select(NOTICES, _STATE_OF_NOTICE)
     .where(_DUE)
     .order_by(NOTICES.c.created_at)
     .limit(bindparam("limit"))
@@ -360,6 +366,9 @@ def load_due(conn: Connection, now: datetime, limit: int) -> list[tuple[Notice, 
     for row in rows:
         values = dict(row)
         state = values.pop("dossier_state")
+        if state is None:  # cannot happen (a notice is made from its contact); never send without one
+            log.error("notice %s has no contact row; left unsent", values["id"])
+            continue
         out.append((notice_of(values), state))
     return out
 
