@@ -79,8 +79,9 @@ async def statements_per_dossier(run: str, dossiers: int) -> dict[str, dict[str,
             "SELECT d.datname, sum(s.calls) AS calls, sum(s.total_exec_time) AS ms FROM pg_stat_statements s "
             "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE $1 GROUP BY d.datname", f"onestop_b{run}_%")
         top = await admin.fetch(
-            "SELECT d.datname, s.calls, left(s.query, 90) AS query FROM pg_stat_statements s "
-            "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE $1 ORDER BY s.calls DESC", f"onestop_b{run}_%")
+            "SELECT d.datname, s.calls, s.total_exec_time AS ms, left(s.query, 90) AS query FROM pg_stat_statements s "
+            "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE $1 ORDER BY s.total_exec_time DESC",
+            f"onestop_b{run}_%")
     except asyncpg.PostgresError:  # the library is not preloaded: figures left out
         return {}
     finally:
@@ -89,10 +90,10 @@ async def statements_per_dossier(run: str, dossiers: int) -> dict[str, dict[str,
     out: dict[str, dict[str, Any]] = {
         r["datname"].rsplit("_", 1)[1]: {"statements": float(r["calls"]) / n, "db_ms": float(r["ms"]) / n, "top": []}
         for r in rows}
-    for r in top:  # the busiest statements, to see which round trips a dossier costs
+    for r in top:  # the statements PostgreSQL spent most time on, per dossier
         entry = out[r["datname"].rsplit("_", 1)[1]]
         if len(entry["top"]) < 12:
-            entry["top"].append(f"{r['calls'] / n:.2f}  {' '.join(r['query'].split())}")
+            entry["top"].append(f"{r['ms'] / n:.3f} ms {r['calls'] / n:.2f}×  {' '.join(r['query'].split())}")
     return out
 
 
