@@ -66,8 +66,10 @@ test-fast: bootstrap
 asyncapi: bootstrap
 	@$(PY) -m libs.runtime.asyncapi --write
 
-bench: infra
-	@$(PY) bench/run.py $(ARGS)
+# Benchmarks use the test broker too: their tens of thousands of synthetic dossiers must not reach the
+# topics `make up`'s stack consumes.
+bench: test-infra
+	@$(TEST_ENV) $(PY) bench/run.py $(ARGS)
 
 k8s: bootstrap
 	@$(PY) deploy/k8s/generate.py
