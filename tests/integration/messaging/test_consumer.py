@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -16,10 +15,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import OperationalError
 
 from libs.contracts import Envelope, Event, encode
-from libs.db import make_engine, make_session_factory
-from libs.messaging import EventConsumer, ensure_topics, inbox_table, make_broker
-from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
-from tests.conftest import KAFKA, NewDatabase, unique
+from libs.db import make_session_factory
+from libs.messaging import EventConsumer, ensure_topics, inbox_table
+from libs.observability import PipelineMetrics
+from tests.conftest import KAFKA, unique
+from tests.integration.messaging.conftest import engine_with
 from tests.support.kafka import find_records, headers_of
 
 pytestmark = pytest.mark.infra
@@ -51,18 +51,12 @@ class Flaky:
             raise OperationalError("SELECT 1", {}, ConnectionResetError("connection lost"))
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])  # SQLite: the embedded default of `make up`
-async def consumer(request: Any, new_database: NewDatabase, kafka_bootstrap: str, tmp_path: Path
+@pytest.fixture
+async def consumer(database_url: str, connected_broker: Any, kafka_bootstrap: str
                    ) -> AsyncIterator[tuple[EventConsumer, Any, str]]:
-    url = (await new_database(f"c{uuid.uuid4().hex[:6]}") if request.param == "postgresql"
-           else f"sqlite+aiosqlite:///{tmp_path / 'consumer.db'}")
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    engine = await engine_with(database_url, metadata)
     sessions = make_session_factory(engine)
-    registry = new_registry()
-    broker = make_broker(kafka_bootstrap, "test", registry, make_tracer_provider("test"))
-    await broker.connect()
+    broker, registry = connected_broker
     dlq = unique("test.dlq")
     await ensure_topics(kafka_bootstrap, [dlq], 1, 1)
     c = EventConsumer(service="test", broker=broker, sessions=sessions, inbox=inbox,
@@ -84,7 +78,6 @@ async def consumer(request: Any, new_database: NewDatabase, kafka_bootstrap: str
 
     c.flaky = flaky  # type: ignore[attr-defined]
     yield c, sessions, dlq
-    await broker.stop()
     await engine.dispose()
 
 

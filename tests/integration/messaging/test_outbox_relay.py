@@ -6,16 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, func, select
 
-from libs.db import make_engine, make_session_factory
-from libs.messaging import OutboxRelay, enqueue, ensure_topics, make_broker, outbox_table
-from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
-from tests.conftest import KAFKA, NewDatabase
+from libs.db import make_session_factory
+from libs.messaging import OutboxRelay, enqueue, ensure_topics, outbox_table
+from libs.observability import PipelineMetrics
+from tests.conftest import KAFKA
+from tests.integration.messaging.conftest import engine_with
 from tests.integration.messaging.test_consumer import Probe
 from tests.support.kafka import find_records, headers_of
 
@@ -25,21 +25,14 @@ metadata = MetaData()
 outbox = outbox_table(metadata)
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def relay(request: Any, new_database: NewDatabase, kafka_bootstrap: str, tmp_path: Path
+@pytest.fixture
+async def relay(database_url: str, connected_broker: Any, kafka_bootstrap: str
                 ) -> AsyncIterator[tuple[OutboxRelay, Any]]:
-    url = (await new_database(f"o{uuid.uuid4().hex[:6]}") if request.param == "postgresql"
-           else f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}")
-    engine = make_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    engine = await engine_with(database_url, metadata)
     sessions = make_session_factory(engine)
-    registry = new_registry()
-    broker = make_broker(kafka_bootstrap, "test", registry, make_tracer_provider("test"))
+    broker, registry = connected_broker
     await ensure_topics(kafka_bootstrap, [Probe.topic], 1, 1)
-    await broker.connect()
     yield OutboxRelay(sessions, outbox, broker, PipelineMetrics("test", registry), batch_size=3), sessions
-    await broker.stop()
     await engine.dispose()
 
 
