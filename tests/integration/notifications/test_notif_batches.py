@@ -3,11 +3,8 @@ parameters, row locks): the same decisions as one event per transaction, in a ha
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.clock import SystemClock
 from libs.contracts import Event
-from libs.db import make_engine, make_session_factory, upgrade
+from libs.db import make_session_factory
 from services.notifications.adapters import ConsoleSms, LogEmail, NotificationsConfig, SmtpSettings
 from services.notifications.delivery import Delivery, DeliveryOptions, Senders
 from services.notifications.metrics import NoticeMetrics
 from services.notifications.service import NoticeBook
 from services.notifications.store import HELD, NOTICES, OUTBOX
-from tests.conftest import NewDatabase
 from tests.unit.notifications.notif_factory import (
     envelope,
     handed_over,
@@ -36,16 +32,8 @@ from tests.unit.notifications.notif_factory import (
 )
 
 pytestmark = pytest.mark.infra
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "notifications" / "migrations"
 T = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)
 
-
-@pytest.fixture
-async def engine(new_database: NewDatabase) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(await new_database(f"notif_batch_{uuid.uuid4().hex[:6]}"))
-    await upgrade(engine, MIGRATIONS)
-    yield engine
-    await engine.dispose()
 
 
 class Statements:

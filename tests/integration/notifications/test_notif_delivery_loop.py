@@ -7,11 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +20,7 @@ from sqlmodel import col
 
 from libs.clock import SystemClock
 from libs.contracts import Event
-from libs.db import make_engine, make_session_factory, upgrade
+from libs.db import make_session_factory
 from services.notifications.adapters import (
     EmailSender,
     HttpSmsGateway,
@@ -36,23 +33,14 @@ from services.notifications.domain import RetryPolicy, message_id
 from services.notifications.metrics import NoticeMetrics
 from services.notifications.service import NoticeBook
 from services.notifications.store import NoticeRow, metadata
-from tests.conftest import NewDatabase
 from tests.support.sms_gateway import SmsGatewayServer
 from tests.support.smtp_server import SmtpTestServer
 from tests.unit.notifications.notif_factory import envelope, new_dossier, received
 
 pytestmark = pytest.mark.infra
-MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "notifications" / "migrations"
 OUTBOX: Table = metadata.tables["outbox"]
 FAST_RETRY = RetryPolicy(initial_delay_seconds=0.1, max_delay_seconds=0.3, window_seconds=120)
 
-
-@pytest.fixture
-async def engine(new_database: NewDatabase) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(await new_database(f"notif_loop_{uuid.uuid4().hex[:6]}"))
-    await upgrade(engine, MIGRATIONS)
-    yield engine
-    await engine.dispose()
 
 
 class Harness:
