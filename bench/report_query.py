@@ -39,7 +39,7 @@ from libs.db import make_engine, upgrade  # noqa: E402
 from services.reporting.projection import COLUMNS, Baked, FactState, contributions  # noqa: E402
 from services.reporting.queries import Period, Reports  # noqa: E402
 from services.reporting.rebuild import MIGRATIONS  # noqa: E402
-from services.reporting.service import _roll, start_generation, swap  # noqa: E402
+from services.reporting.service import _Store, start_generation, swap  # noqa: E402
 from services.reporting.settings import ReportingSettings  # noqa: E402
 from services.reporting.store import GenerationTables  # noqa: E402
 
@@ -150,7 +150,7 @@ async def fill(engine: Any, size: int) -> tuple[GenerationTables, float]:
             await raw.copy_records_to_table(tables.facts.name, records=[s.to_record() for s in rows],
                                             columns=list(COLUMNS))
     async with engine.begin() as conn:
-        await conn.run_sync(_roll, tables, deltas)
+        await conn.run_sync(lambda sync: _Store(sync, tables).write([], deltas))  # the rollups of all facts
         await conn.run_sync(tables.create_indexes)
     await swap(engine, tables.generation, datetime.now(UTC), size)
     return tables, time.monotonic() - started
