@@ -38,6 +38,7 @@ from libs.contracts.intake import (
 )
 from libs.contracts.processing import CaseEvent
 from libs.db import increment_counter
+from libs.db.sql import pg_array, pg_value
 from libs.identity import format_dossier_code
 from libs.messaging import enqueue, envelope_row
 from libs.runtime import Runtime
@@ -521,15 +522,10 @@ _CASE_HISTORY_COLUMNS = [c.name for c in HISTORY.columns if c.name != "id"]
 _IDS = bindparam("ids", type_=postgresql.ARRAY(DOSSIERS.c.id.type))
 
 
-def _pg_array(name: str, table: Any) -> str:
-    """`CAST(:name AS <column type>[])` for unnest()."""
-    return f"CAST(:{name} AS {table.c[name].type.compile(dialect=postgresql.dialect())}[])"
-
-
 # One statement per consumer batch on PostgreSQL (array parameters), executemany elsewhere.
 _PG_FOLLOW_UPDATE = text(f"""
 UPDATE dossiers SET {", ".join(f"{name} = v.{name}" for name in _MUTABLE_FIELDS)}
-FROM unnest({", ".join(_pg_array(name, DOSSIERS) for name in ["id", *_MUTABLE_FIELDS])})
+FROM unnest({", ".join(pg_array(name, DOSSIERS.c[name]) for name in ["id", *_MUTABLE_FIELDS])})
     AS v(id, {", ".join(_MUTABLE_FIELDS)})
 WHERE dossiers.id = v.id
 """)
@@ -539,7 +535,9 @@ _FOLLOW_UPDATE = (
 )
 _PG_HISTORY_INSERT = text(f"""
 INSERT INTO dossier_history ({", ".join(_CASE_HISTORY_COLUMNS)})
-SELECT * FROM unnest({", ".join(_pg_array(name, HISTORY) for name in _CASE_HISTORY_COLUMNS)})
+SELECT {", ".join(pg_value(f"v.{name}", HISTORY.c[name]) for name in _CASE_HISTORY_COLUMNS)}
+FROM unnest({", ".join(pg_array(name, HISTORY.c[name]) for name in _CASE_HISTORY_COLUMNS)})
+    AS v({", ".join(_CASE_HISTORY_COLUMNS)})
 """)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from libs.db.sql import pg_array
 from libs.db.types import UTCDateTime
 from libs.runtime import messaging_tables
 from services.notifications.domain import NoticeProgress, NoticeStatus
@@ -246,23 +247,16 @@ def insert_dossiers(conn: Connection, rows: list[Dossier]) -> None:
         raise ConcurrentChangeError(f"{len(rows) - len(written)} dossier row(s) created concurrently")
 
 
-_PG_TYPES = {
-    "dossier_id": "uuid", "contact_known": "boolean", "attempts": "integer",
-    "updated_at": "timestamptz", "appointment_at": "timestamptz", "state_at": "timestamptz",
-    "next_attempt_at": "timestamptz", "first_attempt_at": "timestamptz", "id": "uuid",
-}
-
-
-def _unnest(names: tuple[str, ...], params: tuple[str, ...] | None = None) -> str:
+def _unnest(table: Table, names: tuple[str, ...], params: tuple[str, ...] | None = None) -> str:
     params = params or names
-    arrays = ", ".join(f"CAST(:{p} AS {_PG_TYPES.get(n, 'text')}[])" for n, p in zip(names, params, strict=True))
+    arrays = ", ".join(pg_array(p, table.c[n]) for n, p in zip(names, params, strict=True))
     return f"unnest({arrays}) AS v({', '.join(params)})"
 
 
 _CONTACT_SET = tuple(n for n in CONTACT_COLUMNS if n != "dossier_id")
 _PG_UPDATE_CONTACTS = text(
     f"UPDATE contacts AS c SET {', '.join(f'{n} = v.{n}' for n in _CONTACT_SET)} "
-    f"FROM {_unnest(CONTACT_COLUMNS)} WHERE c.dossier_id = v.dossier_id"
+    f"FROM {_unnest(CONTACTS, CONTACT_COLUMNS)} WHERE c.dossier_id = v.dossier_id"
 )
 _UPDATE_CONTACT = (
     update(CONTACTS).where(CONTACTS.c.dossier_id == bindparam("b_dossier_id"))
@@ -401,7 +395,7 @@ _STEP_PARAMS = ("id", "was", "was_attempts", "status", "attempts", "first_attemp
 _PG_SAVE_STEPS_SQL = (
     "UPDATE notices AS n SET status = v.status, attempts = v.attempts, first_attempt_at = v.first_attempt_at, "
     "next_attempt_at = v.next_attempt_at, reason = v.reason, provider_id = v.provider_id, updated_at = :now "
-    f"FROM {_unnest(('id', 'status', 'attempts', *_STEP_NAMES[1:]), _STEP_PARAMS)} "
+    f"FROM {_unnest(NOTICES, ('id', 'status', 'attempts', *_STEP_NAMES[1:]), _STEP_PARAMS)} "
     "WHERE n.id = v.id AND n.status = v.was AND n.attempts = v.was_attempts RETURNING n.id"
 )
 _PG_SAVE_STEPS = text(_PG_SAVE_STEPS_SQL)

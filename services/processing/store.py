@@ -16,16 +16,16 @@ from typing import Any
 from uuid import UUID
 
 from pydantic_core import to_json
-from sqlalchemy import JSON, Connection, Index, String, Table, bindparam, or_, text, update
+from sqlalchemy import JSON, Connection, Index, Table, bindparam, or_, text, update
 from sqlalchemy import case as sa_case
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession as SAAsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.calendar import WorkCalendar
+from libs.db.sql import pg_array, pg_value
 from libs.db.types import UTCDateTime
 from libs.runtime import messaging_tables
 from services.processing.domain import Case, CaseEvent, CaseState, StepView, SubState, Watched
@@ -418,20 +418,12 @@ _CASE_NAMES = tuple(c.name for c in CASES.columns)
 _JSON_NAMES = frozenset({"flags", "data"})
 
 
-def _pg_array(name: str) -> str:
-    """`CAST(:name AS <base type>[])`: strings as text (the INSERT still checks their length), JSON as text."""
-    kind = CASES.c[name].type
-    if name in _JSON_NAMES or isinstance(kind, String) or isinstance(getattr(kind, "impl", None), String):
-        return f"CAST(:{name} AS text[])"
-    return f"CAST(:{name} AS {kind.compile(dialect=postgresql.dialect())}[])"
-
-
 # One fixed statement for a whole batch of new cases on PostgreSQL (prepared once); the dossiers that
 # already have a case are left alone, and RETURNING names the ones inserted.
 _OPEN_PG = text(
     f"""INSERT INTO cases ({", ".join(_CASE_NAMES)})
-    SELECT {", ".join(f"CAST(v.{n} AS json)" if n in _JSON_NAMES else f"v.{n}" for n in _CASE_NAMES)}
-    FROM unnest({", ".join(_pg_array(n) for n in _CASE_NAMES)}) AS v({", ".join(_CASE_NAMES)})
+    SELECT {", ".join(pg_value(f"v.{n}", CASES.c[n]) for n in _CASE_NAMES)}
+    FROM unnest({", ".join(pg_array(n, CASES.c[n]) for n in _CASE_NAMES)}) AS v({", ".join(_CASE_NAMES)})
     ON CONFLICT (dossier_id) DO NOTHING
     RETURNING dossier_id"""
 )

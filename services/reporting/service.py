@@ -19,17 +19,10 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
     Column,
     Connection,
-    Date,
-    Float,
-    Integer,
-    String,
     Table,
     TextClause,
-    Uuid,
     bindparam,
     delete,
     func,
@@ -43,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_only
 
 from libs.contracts import Envelope, Event
-from libs.db.types import UTCDateTime
+from libs.db.sql import pg_array, pg_value
 from services.reporting.projection import COLUMNS, Baked, Contribution, FactState, apply, contributions
 from services.reporting.store import (
     GENERATIONS,
@@ -412,23 +405,11 @@ class _PgStatements:
 _pg_cache: dict[Table, _PgStatements] = {}
 
 
-def _pg_type(column: Column[Any]) -> str:
-    """The PostgreSQL type an array parameter of this column is cast to (JSON travels as text)."""
-    kind = column.type
-    if isinstance(kind, UTCDateTime):
-        return "timestamptz"
-    for python, sql in ((Uuid, "uuid"), (JSON, "text"), (Boolean, "boolean"), (Integer, "integer"),
-                        (Float, "double precision"), (Date, "date"), (String, "text")):
-        if isinstance(kind, python):
-            return sql
-    raise TypeError(f"no array type for column {column.name} ({kind})")
-
-
 def _unnest(prefix: str, columns: Sequence[Column[Any]]) -> str:
     """`SELECT <columns> FROM unnest(<one array parameter per column>) AS t(<columns>)`."""
     names = [f'"{c.name}"' for c in columns]
-    select_list = [f"{n}::json" if isinstance(c.type, JSON) else n for n, c in zip(names, columns, strict=True)]
-    arrays = [f"CAST(:{prefix}{i} AS {_pg_type(c)}[])" for i, c in enumerate(columns)]
+    select_list = [pg_value(n, c) for n, c in zip(names, columns, strict=True)]
+    arrays = [pg_array(f"{prefix}{i}", c) for i, c in enumerate(columns)]
     return f"SELECT {', '.join(select_list)} FROM unnest({', '.join(arrays)}) AS t({', '.join(names)})"
 
 
