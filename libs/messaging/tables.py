@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
@@ -51,8 +52,7 @@ async def claim_inbox(session: Any, inbox: Table, events: list[tuple[str, str, s
         return set()
     ids, types, topics = (list(column) for column in zip(*events, strict=True))
     if session.get_bind().dialect.name == "postgresql":
-        statement = _PG_CLAIM[inbox.name] if inbox.name in _PG_CLAIM else _pg_claim(inbox.name)
-        result = await session.execute(statement, {"ids": ids, "types": types, "topics": topics, "at": now})
+        result = await session.execute(_pg_claim(inbox.name), {"ids": ids, "types": types, "topics": topics, "at": now})
     else:
         rows = [{"event_id": i, "event_type": t, "topic": p, "applied_at": now} for i, t, p in events]
         stmt = sqlite.insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.c.event_id)
@@ -60,14 +60,11 @@ async def claim_inbox(session: Any, inbox: Table, events: list[tuple[str, str, s
     return set(result.scalars())
 
 
-_PG_CLAIM: dict[str, Any] = {}
-
-
+@lru_cache(maxsize=8)
 def _pg_claim(table: str) -> Any:
-    _PG_CLAIM[table] = text(
+    return text(
         f"INSERT INTO {table} (event_id, event_type, topic, applied_at) "
         "SELECT e.id, e.type, e.topic, CAST(:at AS timestamptz) "
         "FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:topics AS text[])) AS e(id, type, topic) "
         "ON CONFLICT DO NOTHING RETURNING event_id"
     )
-    return _PG_CLAIM[table]
