@@ -7,7 +7,14 @@ import asyncio
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+
+class TransientError(Exception):
+    """Raised by a service for a failure that is nobody's fault and passes (e.g. a row another consumer
+    created meanwhile): the consumer rolls back and retries the batch, never dead-letters it."""
+
+
 _TRANSIENT = (
+    TransientError,
     OperationalError,
     InterfaceError,
     ConnectionError,

@@ -17,12 +17,12 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import JSON, Connection, Index, Table, Uuid, and_, any_, bindparam, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from libs.db.sql import pg_array
 from libs.db.types import UTCDateTime
+from libs.messaging import TransientError
 from libs.runtime import messaging_tables
 from services.notifications.domain import NoticeProgress, NoticeStatus
 
@@ -228,12 +228,9 @@ def load_dossiers(conn: Connection, ids: list[UUID]) -> dict[UUID, Dossier]:
     return out
 
 
-class ConcurrentChangeError(OperationalError):
+class ConcurrentChangeError(TransientError):
     """Rows this unit of work expected to create were created meanwhile (another consumer of the same
     dossier): transient, the batch is rolled back and applied again."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what, None, RuntimeError(what))
 
 
 def insert_dossiers(conn: Connection, rows: list[Dossier]) -> None:
