@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,41 @@ def infra_cpu_since(before: dict[str, dict[int, float]], kafka_port: int) -> dic
     now = infra_cpu(kafka_port)
     return {name: sum(cpu - before.get(name, {}).get(pid, 0.0) for pid, cpu in pids.items())
             for name, pids in now.items()}
+
+
+def _pg_role(pid: int) -> str:
+    """'autovacuum' for autovacuum workers, 'pg other' for the rest of PostgreSQL's own processes and
+    backends alike (the process title says which)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "pg other"
+    return "autovacuum" if b"autovacuum worker" in title else "pg other"
+
+
+async def sample_cpu(services: dict[str, int], kafka_port: int, into: list[dict[str, float]],
+                     period: float = 1.0) -> None:
+    """Until cancelled: every `period` s, the share of a core each service, Kafka, autovacuum and the rest
+    of PostgreSQL used in it. Shows whether a latency spike lines up with one process's burst."""
+    def now() -> dict[tuple[str, int], float]:
+        seen: dict[tuple[str, int], float] = {}
+        for name, pid in services.items():
+            with contextlib.suppress(OSError):
+                seen[(name, pid)] = cpu_seconds(pid)
+        for name, pids in infra_cpu(kafka_port).items():
+            for pid, cpu in pids.items():
+                seen[(_pg_role(pid) if name == "postgresql" else name, pid)] = cpu
+        return seen
+
+    before, t = now(), time.monotonic()
+    while True:
+        await asyncio.sleep(period)
+        after, t2 = now(), time.monotonic()
+        shares: dict[str, float] = {}
+        for (name, pid), cpu in after.items():
+            shares[name] = shares.get(name, 0.0) + (cpu - before.get((name, pid), 0.0)) / (t2 - t)
+        into.append({k: round(v, 2) for k, v in sorted(shares.items())})
+        before, t = after, t2
 
 
 async def drop_database(admin: Any, name: str) -> None:

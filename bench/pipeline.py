@@ -34,6 +34,7 @@ from bench.common import (
     infra_cpu_since,
     percentile,
     rss_peak_mb,
+    sample_cpu,
     table,
     write,
 )
@@ -141,13 +142,14 @@ async def post_open_loop(stack: Stack, n: int, rate: float) -> tuple[dict[str, d
     return done, elapsed, errors, 1000 * (time.process_time() - cpu0) / max(1, n)
 
 
-async def applied_latencies(urls: dict[str, str], sent: dict[str, datetime], timeout: float) -> dict[str, list[float]]:
-    """Seconds from HTTP response to each consumer's commit of that dossier's received event."""
+async def applied_latencies(urls: dict[str, str], sent: dict[str, datetime], timeout: float
+                            ) -> dict[str, list[tuple[datetime, float]]]:
+    """(HTTP response, seconds from it to the consumer's commit of that dossier's received event) per service."""
     intake = await asyncpg.connect(urls["intake"].replace("+asyncpg", ""))
     rows = await intake.fetch("SELECT key, event_id FROM outbox WHERE event_type = 'vn.onestop.dossier.received.v1'")
     await intake.close()
     event_of = {r["key"]: r["event_id"] for r in rows if r["key"] in sent}
-    out: dict[str, list[float]] = {}
+    out: dict[str, list[tuple[datetime, float]]] = {}
     deadline = time.monotonic() + timeout
     for service in CONSUMERS:
         conn = await asyncpg.connect(urls[service].replace("+asyncpg", ""))
@@ -159,8 +161,24 @@ async def applied_latencies(urls: dict[str, str], sent: dict[str, datetime], tim
             await asyncio.sleep(1)
         await conn.close()
         applied = {r["event_id"]: r["applied_at"] for r in got}
-        out[service] = [(applied[e] - sent[k]).total_seconds() for k, e in event_of.items() if e in applied]
+        out[service] = [(sent[k], (applied[e] - sent[k]).total_seconds()) for k, e in event_of.items() if e in applied]
+    # The first leg on its own: when intake's relay claimed the event for Kafka (all are out by now).
+    intake = await asyncpg.connect(urls["intake"].replace("+asyncpg", ""))
+    rows = await intake.fetch("SELECT key, published_at FROM outbox WHERE event_type = 'vn.onestop.dossier.received.v1'"
+                              " AND published_at IS NOT NULL")
+    await intake.close()
+    out = {"intake relay": [(sent[r["key"]], (r["published_at"] - sent[r["key"]]).total_seconds())
+                            for r in rows if r["key"] in sent]} | out
     return out
+
+
+def timeline(pairs: list[tuple[datetime, float]], start: datetime, step: float = 5.0) -> list[list[float]]:
+    """[second into the run, p99, max] of the latencies of the dossiers answered in each `step` seconds: a
+    tail that comes in waves points at something periodic (a sweep, a checkpoint), a rising one at a backlog."""
+    buckets: dict[int, list[float]] = {}
+    for at, value in pairs:
+        buckets.setdefault(int((at - start).total_seconds() // step), []).append(value)
+    return [[k * step, round(percentile(v, 99), 3), round(max(v), 3)] for k, v in sorted(buckets.items())]
 
 
 async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
@@ -176,10 +194,13 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
         kafka_port = int(CommonSettings().kafka_bootstrap.rsplit(":", 1)[1])
         infra0 = infra_cpu(kafka_port)
         spies = _spy(stack, profile_dir, n / rate) if profile_dir else []
+        cpu_timeline: list[dict[str, float]] = []
+        sampler = asyncio.create_task(sample_cpu({s: stack.procs[s].pid for s in SERVICES}, kafka_port, cpu_timeline))
         sent, elapsed, errors, client_cpu = await post_open_loop(stack, n, rate)
         for spy in spies:
             spy.wait()
         lat = await applied_latencies(urls, sent, timeout=120)
+        sampler.cancel()
         await asyncio.sleep(5)  # let the notices of the last dossiers go out too
         rss = {s: rss_peak_mb(stack.procs[s].pid) for s in SERVICES}
         cpu_ms = {s: 1000 * (cpu_seconds(stack.procs[s].pid) - cpu0[s]) / max(1, len(sent)) for s in SERVICES}
@@ -197,11 +218,15 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
     figures: dict[str, Any] = {"n": n, "target_rate": rate, "accepted": len(sent), "errors": errors,
                                "receipts_per_s": len(sent) / elapsed, "rss_peak_mb": rss, "baseline": base,
                                "cpu_ms_per_dossier": cpu_ms | {"load_generator": client_cpu},
-                               "db_per_dossier": statements}
-    for service, values in lat.items():
+                               "db_per_dossier": statements, "cpu_timeline_per_s": cpu_timeline}
+    start = min(sent.values(), default=datetime.now(UTC))
+    for service, pairs in lat.items():
+        values = [v for _, v in pairs]
         p = {q: percentile(values, q) for q in (50, 95, 99)}
-        figures[f"latency_{service}_s"] = p | {"applied": len(values)}
-        rows.append((f"→ {service} applied p50/p95/p99 s", f"{p[50]:.3f} / {p[95]:.3f} / {p[99]:.3f}  ({len(values)})"))
+        figures[f"latency_{service.replace(' ', '_')}_s"] = p | {
+            "applied": len(values), "timeline_p99_max": timeline(pairs, start)}
+        verb = "published" if service == "intake relay" else "applied"
+        rows.append((f"→ {service} {verb} p50/p95/p99 s", f"{p[50]:.3f} / {p[95]:.3f} / {p[99]:.3f}  ({len(values)})"))
     rows += [(f"peak RSS {s} MB", f"{v:.0f}") for s, v in rss.items()]
     rows += [(f"CPU ms per dossier, {s}", f"{v:.1f}") for s, v in cpu_ms.items()]
     rows.append(("CPU ms per request, load generator", f"{client_cpu:.1f}"))
