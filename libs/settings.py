@@ -22,6 +22,10 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     jwt_secret: str = "onestop-development-secret-change-me-in-production"  # HS256 in development only
     jwks_url: str | None = None
+    # Latency traded for CPU: how long a consumer lets the broker gather records per fetch, and how long a
+    # woken outbox relay waits for more commits to join its round (fuller batches, fewer round trips).
+    consumer_fetch_wait_ms: int = 50
+    relay_linger_ms: int = 10
 
     @property
     def clock_file(self) -> Path:

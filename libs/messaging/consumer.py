@@ -64,6 +64,7 @@ class EventConsumer:
         dlq_topic: str,
         after_commit: Callable[[], None] = lambda: None,
         batch_size: int = 500,
+        fetch_wait_ms: int = 50,
         tracer_provider: Any = None,
     ) -> None:
         self.service = service
@@ -74,6 +75,7 @@ class EventConsumer:
         self._dlq_topic = dlq_topic
         self._after_commit = after_commit
         self._batch_size = batch_size
+        self._fetch_wait_ms = fetch_wait_ms
         self._handlers: dict[type[Event], Handler] = {}
         self._tracer = messaging_tracer(tracer_provider)
 
@@ -102,7 +104,7 @@ class EventConsumer:
             # Let the broker gather up to 32 KB (or 50 ms) per fetch: fewer, fuller batches cost the broker
             # and us far less per event than a fetch for every record or two, for at most 50 ms of latency.
             fetch_min_bytes=32 * 1024,
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=self._fetch_wait_ms,
             title=f"{self.service}:{','.join(topics)}",
         )(handle)
 

@@ -113,7 +113,7 @@ def build_runtime(
         rt.outbox = metadata.tables.get("outbox")
         if rt.outbox is None:
             raise ValueError(f"{name} produces events but its metadata has no outbox table")
-        rt.relay = OutboxRelay(sessions, rt.outbox, broker, metrics)
+        rt.relay = OutboxRelay(sessions, rt.outbox, broker, metrics, linger_seconds=common.relay_linger_ms / 1000)
     if consumes:
         rt.inbox = metadata.tables.get("inbox")
         if rt.inbox is None:
@@ -121,6 +121,7 @@ def build_runtime(
         rt.consumer = EventConsumer(
             service=name, broker=broker, sessions=sessions, inbox=rt.inbox, metrics=metrics,
             dlq_topic=rt.dlq_topic, after_commit=rt.wake_relay, tracer_provider=tracer_provider,
+            fetch_wait_ms=common.consumer_fetch_wait_ms,
         )
     return rt
 
