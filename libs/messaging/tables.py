@@ -28,7 +28,12 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("payload", Text, nullable=False),
         Column("created_at", UTCDateTime(), nullable=False),
         Column("published_at", UTCDateTime(), nullable=True),
-        Index("ix_outbox_unpublished", "published_at", "id"),
+        # Only the rows still to publish: the relay's claim walks this index in id order. An index over all
+        # rows (published_at, id) let PostgreSQL walk the primary key and filter instead, once its statistics
+        # said most rows were unpublished: a claim cost O(table) — 22 ms at 20,000 rows — and the relay fell
+        # behind as the table grew (bench/README.md).
+        Index("ix_outbox_pending", "id", postgresql_where=text("published_at IS NULL"),
+              sqlite_where=text("published_at IS NULL")),
     )
 
 
