@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -19,8 +21,13 @@ class PipelineMetrics:
         self.outbox_pending = Gauge(
             "onestop_outbox_pending", "Outbox rows not yet published", ["service"], registry=registry
         ).labels(service)
-        self.outbox_published = Counter(
-            "onestop_outbox_published", "Outbox rows published", ["service"], registry=registry
+        self._published = Counter(
+            "onestop_outbox_published", "Outbox rows published, by topic", ["service", "topic"], registry=registry
+        )
+        self._published_by_topic: dict[str, Any] = {}
+        self.outbox_failures = Counter(
+            "onestop_outbox_publish_failures", "Relay rounds whose publish failed (their rows go out again)",
+            ["service"], registry=registry,
         ).labels(service)
         self.event_lag = Histogram(
             "onestop_event_lag_seconds",
@@ -44,6 +51,13 @@ class PipelineMetrics:
             "onestop_consumer_lag_messages", "Records behind the partition end",
             ["service", "topic", "partition"], registry=registry,
         )
+
+    def published(self, topic: str) -> Any:
+        """The relay's counter for `topic` (the labelled child, looked up once)."""
+        child = self._published_by_topic.get(topic)
+        if child is None:
+            child = self._published_by_topic[topic] = self._published.labels(self.service, topic)
+        return child
 
 
 def new_registry() -> CollectorRegistry:

@@ -21,6 +21,7 @@ SERVICE_METRICS = frozenset({
     "onestop_notice_retry_queue",
     "onestop_outbox_pending",
     "onestop_outbox_published_total",
+    "onestop_outbox_publish_failures_total",
     "onestop_event_lag_seconds",
     "onestop_events_applied_total",
     "onestop_events_skipped_total",
