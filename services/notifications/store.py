@@ -60,9 +60,15 @@ class ContactRow(Base, table=True):
     state_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # time of the event that set the state
 
 
+_PENDING = text("status IN ('created', 'temporary_failure')")
+
+
 class NoticeRow(Base, table=True):
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_due", "status", "next_attempt_at"),)
+    # The delivery claim's index: only notices that may still go out, in the claim's order. Over all rows
+    # (status, next_attempt_at), PostgreSQL read the whole table for each claim (4–9 ms at 20,000 dossiers,
+    # growing): a notice's `created` entry outlives it until vacuum.
+    __table_args__ = (Index("ix_notices_pending", "created_at", postgresql_where=_PENDING, sqlite_where=_PENDING),)
 
     id: UUID = Field(default_factory=uuid4, primary_key=True)
     key: str = Field(unique=True, max_length=200)  # (dossier, event id, channel): never sent twice
