@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
-from libs.contracts import ContractError, Envelope, Event, decode, read_envelope
+from libs.contracts import ContractError, Envelope, Event, decode, event_class, read_envelope
 from libs.messaging.dlq import publish_dead_letter
 from libs.messaging.errors import is_transient
 from libs.messaging.tables import claim_inbox
@@ -137,17 +137,23 @@ class EventConsumer:
     def _parse(self, record: Any, headers: dict[str, str], poison: Poison) -> _Item | None:
         try:
             envelope = read_envelope(headers)
+        except ContractError as exc:
+            poison.append((record, headers, f"contract: {exc}"))
+            return None
+        cls = event_class(envelope.type)
+        if cls is None:
+            self._metrics.skipped.labels(self.service, "unknown_type").inc()
+            return None
+        handler = self._handlers.get(cls)
+        if handler is None:  # decided from the header: a body this service ignores is not even parsed
+            self._metrics.skipped.labels(self.service, "ignored").inc()
+            return None
+        try:
             event = decode(envelope, record.value or b"")
         except ContractError as exc:
             poison.append((record, headers, f"contract: {exc}"))
             return None
-        if event is None:
-            self._metrics.skipped.labels(self.service, "unknown_type").inc()
-            return None
-        handler = self._handlers.get(type(event))
-        if handler is None:
-            self._metrics.skipped.labels(self.service, "ignored").inc()
-            return None
+        assert event is not None  # its type is known: `event_class` found it
         return _Item(record, headers, envelope, event, handler)
 
     async def _retrying(self, fn: Callable[[], Awaitable[set[str]]]) -> set[str]:

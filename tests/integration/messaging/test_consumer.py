@@ -135,3 +135,27 @@ async def test_a_failure_at_commit_isolates_the_event_that_caused_it(consumer: A
     dead = await find_records(KAFKA, dlq, lambda r: True)
     assert [headers_of(r)["dlq_source_offset"] for r in dead] == ["2"]
     assert "refused while committing" in headers_of(dead[0])["dlq_error"]
+
+
+class Unwatched(Event):
+    """A known type this consumer has no handler for."""
+
+    ce_type: ClassVar[str] = "vn.onestop.test.unwatched.v1"
+    topic: ClassVar[str] = "test.probe"
+    source: ClassVar[str] = "/onestop/test"
+
+
+def with_body(r: ConsumerRecord, value: bytes) -> ConsumerRecord:  # type: ignore[type-arg]
+    return ConsumerRecord(topic=r.topic, partition=r.partition, offset=r.offset, timestamp=0, timestamp_type=0,
+                          key=r.key, value=value, checksum=None, serialized_key_size=0,
+                          serialized_value_size=len(value), headers=r.headers)
+
+
+async def test_a_type_without_handler_is_skipped_unread_and_a_broken_handled_one_is_parked(consumer: Any) -> None:
+    c, sessions, dlq = consumer
+    ignored = with_body(record(Unwatched(dossier_id=uuid.uuid4(), code="U-1"), 0), b"{not json")
+    broken = with_body(record(probe(1), 1), b"{not json")
+    await c.process_batch([ignored, broken, record(probe(2), 2)])
+    assert await effect_count(sessions) == 1
+    dead = await find_records(KAFKA, dlq, lambda r: True)
+    assert [headers_of(d)["dlq_source_offset"] for d in dead] == ["1"]  # the ignored one is not poison
