@@ -9,11 +9,11 @@ from fastapi import FastAPI
 
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
-from libs.contracts import topics
 from libs.runtime import Runtime, build_runtime, create_http_app
 from libs.settings import CommonSettings
 from services.reporting import api, handlers
 from services.reporting.metrics import BusinessMetrics
+from services.reporting.projection import CONSUMED
 from services.reporting.queries import Reports
 from services.reporting.settings import ReportingSettings
 from services.reporting.store import metadata
@@ -23,7 +23,7 @@ Settings = ReportingSettings
 
 
 def build(settings: ReportingSettings | None = None, common: CommonSettings | None = None,
-          topic_names: Sequence[str] = topics.ALL, group_id: str | None = None) -> Runtime:
+          topic_names: Sequence[str] = CONSUMED, group_id: str | None = None) -> Runtime:
     """The process's runtime; tests pass their own database, broker, topics and consumer group."""
     settings = settings or Settings()
     rt = build_runtime(NAME, settings, metadata, Path(__file__).parent / "migrations", consumes=list(topic_names),
@@ -36,7 +36,7 @@ def build(settings: ReportingSettings | None = None, common: CommonSettings | No
 
 
 def create_app(settings: ReportingSettings | None = None, common: CommonSettings | None = None,
-               topic_names: Sequence[str] = topics.ALL, group_id: str | None = None) -> FastAPI:
+               topic_names: Sequence[str] = CONSUMED, group_id: str | None = None) -> FastAPI:
     rt = build(settings, common, topic_names, group_id)
     assert isinstance(rt.settings, ReportingSettings)
     cfg = rt.common.config_file

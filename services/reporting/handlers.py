@@ -13,10 +13,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from libs.contracts import Envelope, Event, topics
+from libs.contracts import Envelope, Event
 from libs.runtime import Runtime
 from services.reporting.metrics import BusinessMetrics
-from services.reporting.projection import Baked, handled_events
+from services.reporting.projection import CONSUMED, Baked, handled_events
 from services.reporting.service import Item, apply_events, baked_of, ensure_live
 from services.reporting.store import generation_tables
 
@@ -24,7 +24,7 @@ GROUP_ID = "onestop-reporting"
 _PENDING = "reporting.pending"
 
 
-def register(rt: Runtime, metrics: BusinessMetrics | None = None, topic_names: Sequence[str] = topics.ALL,
+def register(rt: Runtime, metrics: BusinessMetrics | None = None, topic_names: Sequence[str] = CONSUMED,
              group_id: str = GROUP_ID) -> None:
     assert rt.consumer is not None
     settings: Any = rt.settings

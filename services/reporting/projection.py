@@ -202,6 +202,12 @@ def handled_events() -> list[type[Event]]:
     return sorted({*_FOLDS, *workflow}, key=lambda cls: cls.ce_type)
 
 
+def consumed_topics() -> tuple[str, ...]:
+    """The topics of the events folded here: no notice event changes a fact row, so reporting does not
+    read the notifications topic (two ignored records per dossier, parsed and traced for nothing)."""
+    return tuple(sorted({cls.topic for cls in handled_events()}))
+
+
 def _all_subclasses(cls: type[Event]) -> Iterator[type[Event]]:
     sub: type[Event]
     for sub in cls.__subclasses__():
@@ -416,3 +422,6 @@ def contributions(state: FactState, baked: Baked) -> list[Contribution]:
         out.append(("resolved", (*base, baked.day(resolved), "closing" if closing else "result", timeliness,
                                  state.extended_appointment_at is not None)))
     return out
+
+
+CONSUMED = consumed_topics()  # after every fold above is registered

@@ -1,12 +1,12 @@
-"""Rebuild reporting's read model from offset 0 of every topic, then swap it in without downtime.
+"""Rebuild reporting's read model from offset 0 of the topics it folds, then swap it in without downtime.
 
     python -m services.reporting.rebuild [--no-swap] [--batch 10000] [--grace 10]
 
 1. A new generation of tables (`rm<N+1>_…`) is created empty, secondary indexes postponed.
-2. Every partition of the three topics is assigned (no consumer group, nothing committed) and read from
-   the beginning to the end offsets captured at the start, in batches: decode, fold into fact rows in
-   memory (the live consumer's own fold, `service.apply_events`), write rows and rollup deltas in one
-   transaction per batch. Then the indexes are built.
+2. Every partition of the topics it folds (intake, processing) is assigned (no consumer group, nothing
+   committed) and read from the beginning to the end offsets captured at the start, in batches: decode,
+   fold into fact rows in memory (the live consumer's own fold, `service.apply_events`), write rows and
+   rollup deltas in one transaction per batch. Then the indexes are built.
 3. Catch-up and swap: read to the current end offsets, then in ONE transaction lock the pointer row,
    check that every event the live consumer applied since step 2 began is in the new generation, and
    point `read_model.generation` at it. If the live consumer got ahead, read on and try again. Events
@@ -39,10 +39,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.contracts import ContractError, decode, read_envelope, topics
+from libs.contracts import ContractError, decode, read_envelope
 from libs.db import make_engine, upgrade
 from libs.settings import CommonSettings
-from services.reporting.projection import Baked, handled_events
+from services.reporting.projection import CONSUMED, Baked, handled_events
 from services.reporting.service import (
     Item,
     NotCaughtUp,
@@ -151,7 +151,7 @@ async def _partitions(bootstrap: str, topic_names: Sequence[str]) -> list[TopicP
 
 
 async def rebuild(engine: AsyncEngine, bootstrap: str, settings: ReportingSettings, *,
-                  topic_names: Sequence[str] = topics.ALL, do_swap: bool = True, batch: int | None = None,
+                  topic_names: Sequence[str] = CONSUMED, do_swap: bool = True, batch: int | None = None,
                   grace: float | None = None, max_rounds: int = 100,
                   progress: Callable[[str], None] = log.info) -> RebuildResult:
     """Build a new generation from the log; with `do_swap`, make it live and drop the old one."""

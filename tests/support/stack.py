@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "processing", "notifications", "reporting")
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (topics.PROCESSING,), "processing": (topics.INTAKE,),
-    "notifications": (topics.INTAKE, topics.PROCESSING), "reporting": topics.ALL,
+    "notifications": (topics.INTAKE, topics.PROCESSING), "reporting": (topics.INTAKE, topics.PROCESSING),
 }
 BASE_PORT = int(os.environ.get("ONESTOP_E2E_BASE_PORT", "18000"))  # services on BASE_PORT + 1 … + 4
 
