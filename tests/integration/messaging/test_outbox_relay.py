@@ -27,12 +27,12 @@ outbox = outbox_table(metadata)
 
 @pytest.fixture
 async def relay(database_url: str, connected_broker: Any, kafka_bootstrap: str
-                ) -> AsyncIterator[tuple[OutboxRelay, Any]]:
+                ) -> AsyncIterator[tuple[OutboxRelay, Any, Any]]:
     engine = await engine_with(database_url, metadata)
     sessions = make_session_factory(engine)
     broker, registry = connected_broker
     await ensure_topics(kafka_bootstrap, [Probe.topic], 1, 1)
-    yield OutboxRelay(sessions, outbox, broker, PipelineMetrics("test", registry), batch_size=3), sessions
+    yield OutboxRelay(sessions, outbox, broker, PipelineMetrics("test", registry), batch_size=3), sessions, registry
     await engine.dispose()
 
 
@@ -49,18 +49,25 @@ async def unpublished(sessions: Any) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
+def sample(registry: Any, name: str, **labels: str) -> float:
+    return float(registry.get_sample_value(name, {"service": "test", **labels}) or 0.0)
+
+
 async def test_rows_go_out_in_staging_order_a_batch_at_a_time(relay: Any) -> None:
-    r, sessions = relay
+    r, sessions, registry = relay
+    before = sample(registry, "onestop_outbox_published_total", topic=Probe.topic)
     ids = await stage(sessions, 5)
     assert [await r.publish_batch(), await r.publish_batch(), await r.publish_batch()] == [3, 2, 0]
     assert await unpublished(sessions) == 0
+    assert sample(registry, "onestop_outbox_published_total", topic=Probe.topic) - before == 5
     seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=5)
     assert [headers_of(rec)["ce_id"] for rec in seen] == ids
 
 
 async def test_a_failed_publish_leaves_the_rows_unpublished(relay: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    r, sessions = relay
+    r, sessions, registry = relay
     ids = await stage(sessions, 2)
+    failed = sample(registry, "onestop_outbox_publish_failures_total")
 
     async def broker_away(row: Any) -> Any:
         raise ConnectionError("broker away")
@@ -69,6 +76,7 @@ async def test_a_failed_publish_leaves_the_rows_unpublished(relay: Any, monkeypa
     with pytest.raises(ConnectionError):
         await r.publish_batch()
     assert await unpublished(sessions) == 2
+    assert sample(registry, "onestop_outbox_publish_failures_total") - failed == 1
     monkeypatch.undo()
     assert await r.publish_batch() == 2
     seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=2)
