@@ -123,6 +123,8 @@ class OutboxRelay:
                 await asyncio.gather(*[await self._send(row) for row in rows])
             except Exception:
                 self._metrics.outbox_failures.inc()
+                log.warning("outbox rows %s…%s (%d) not published; they stay and go out again",
+                            rows[0]["id"], rows[-1]["id"], len(rows))
                 raise
         for topic, n in Counter(row["topic"] for row in rows).items():
             self._metrics.published(topic).inc(n)
