@@ -2,10 +2,11 @@
 
 from libs.observability.context import DossierLogContext, log_context
 from libs.observability.logging import mask_pii, mask_value, setup_logging
-from libs.observability.metrics import PipelineMetrics, new_registry
+from libs.observability.metrics import Children, PipelineMetrics, new_registry
 from libs.observability.tracing import make_tracer_provider
 
 __all__ = [
+    "Children",
     "DossierLogContext",
     "PipelineMetrics",
     "log_context",

@@ -12,6 +12,21 @@ from prometheus_client.process_collector import ProcessCollector
 LAG_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 
 
+class Children:
+    """A labelled metric's children, each looked up once: `labels()` takes a lock and builds a tuple on every
+    call, which shows on a per-event path."""
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._cache.get(values)
+        if child is None:
+            child = self._cache[values] = self._metric.labels(*values)
+        return child
+
+
 class PipelineMetrics:
     """`onestop_*` series about moving events; business metrics live with each service."""
 
@@ -21,10 +36,9 @@ class PipelineMetrics:
         self.outbox_pending = Gauge(
             "onestop_outbox_pending", "Outbox rows not yet published", ["service"], registry=registry
         ).labels(service)
-        self._published = Counter(
+        self._published = Children(Counter(
             "onestop_outbox_published", "Outbox rows published, by topic", ["service", "topic"], registry=registry
-        )
-        self._published_by_topic: dict[str, Any] = {}
+        ))
         self.outbox_failures = Counter(
             "onestop_outbox_publish_failures", "Relay rounds whose publish failed (their rows go out again)",
             ["service"], registry=registry,
@@ -53,11 +67,8 @@ class PipelineMetrics:
         )
 
     def published(self, topic: str) -> Any:
-        """The relay's counter for `topic` (the labelled child, looked up once)."""
-        child = self._published_by_topic.get(topic)
-        if child is None:
-            child = self._published_by_topic[topic] = self._published.labels(self.service, topic)
-        return child
+        """The relay's counter for `topic`."""
+        return self._published(self.service, topic)
 
 
 def new_registry() -> CollectorRegistry:

@@ -41,6 +41,7 @@ from libs.db import increment_counter
 from libs.db.sql import pg_array, pg_value
 from libs.identity import format_dossier_code
 from libs.messaging import enqueue, envelope_row
+from libs.observability import Children
 from libs.runtime import Runtime
 from services.intake.domain import desk as rules
 from services.intake.domain.desk import CaseUpdate, DeskDossier
@@ -101,10 +102,11 @@ class Desk:
     # Snapshots by (procedure, version, desk, refusal): the catalogue does not change while the desk runs.
     _snapshots: dict[tuple[str, int, str, bool], _Snapshot] = field(default_factory=dict, init=False, repr=False)
     _autocommit: AsyncEngine = field(init=False, repr=False)
-    _counters: dict[tuple[str, str, str], Any] = field(default_factory=dict, init=False, repr=False)
+    _received: Children = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._autocommit = self.rt.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._received = Children(self.received_total)
         configure_mappers()  # `_new_row` builds rows without the constructor, which would configure them
 
     # --- receipt (Form 01) and refusal (Form 03): both get a code from the daily sequence ----------
@@ -141,17 +143,9 @@ class Desk:
                 raise
             return self._replayed(done, request_hash), False
         if refusal is None:
-            self._received(agency, body.procedure_code, body.channel.value).inc()
+            self._received("intake", agency, body.procedure_code, body.channel.value).inc()
         self.rt.wake_relay()
         return row, True
-
-    def _received(self, agency: str, procedure: str, channel: str) -> Any:
-        """The counter's child for these labels (looked up once: `labels()` takes a lock and builds a tuple)."""
-        key = (agency, procedure, channel)
-        child = self._counters.get(key)
-        if child is None:
-            child = self._counters[key] = self.received_total.labels("intake", *key)
-        return child
 
     def _terms(self, code: str, agency: str, day: date, refusal: bool) -> tuple[ProcedureVersion, _Snapshot]:
         """The version in force and its snapshot for this desk (checked once per version and desk, then cached)."""

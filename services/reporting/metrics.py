@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.calendar import WorkCalendar
 from libs.clock import Clock
+from libs.observability import Children
 from services.reporting.domain import CountingRules, Judge
 from services.reporting.projection import Baked, FactState
 from services.reporting.service import baked_of, ensure_live
@@ -51,7 +52,7 @@ class BusinessMetrics:
                              ["agency"], registry=registry)
         self.resolved = Counter("onestop_dossiers_resolved", "Dossier endings applied live, by timeliness",
                                 ["agency", "timeliness"], registry=registry)
-        self._resolved_children: dict[tuple[str, str], Any] = {}  # label lookups, once per label pair
+        self._resolved = Children(self.resolved)
         self.refreshed = Gauge("onestop_reporting_gauges_refreshed_timestamp_seconds",
                                "When the business gauges were last computed", registry=registry)
 
@@ -61,10 +62,7 @@ class BusinessMetrics:
             # Judge.resolution(state.fact_row(), resolved_at, FAR_FUTURE) without building and validating a
             # FactRow per ending: known at the end of time, the appointment is the one in force now.
             timeliness = self.judge.resolution_against(state.outcome, state.appointment_at, state.resolved_at)
-            key = (state.competent_agency, timeliness)
-            if (child := self._resolved_children.get(key)) is None:
-                child = self._resolved_children[key] = self.resolved.labels(*key)
-            child.inc()
+            self._resolved(state.competent_agency, timeliness).inc()
 
     async def refresh(self, engine: AsyncEngine, now: datetime) -> None:
         baked = Baked(self.rules.timezone, self.rules.judge_to_minute)
