@@ -202,12 +202,6 @@ def handled_events() -> list[type[Event]]:
     return sorted({*_FOLDS, *workflow}, key=lambda cls: cls.ce_type)
 
 
-def consumed_topics() -> tuple[str, ...]:
-    """The topics of the events folded here: no notice event changes a fact row, so reporting does not
-    read the notifications topic (two ignored records per dossier, parsed and traced for nothing)."""
-    return tuple(sorted({cls.topic for cls in handled_events()}))
-
-
 def _all_subclasses(cls: type[Event]) -> Iterator[type[Event]]:
     sub: type[Event]
     for sub in cls.__subclasses__():
@@ -424,4 +418,6 @@ def contributions(state: FactState, baked: Baked) -> list[Contribution]:
     return out
 
 
-CONSUMED = consumed_topics()  # after every fold above is registered
+# The topics of the events folded here, once every fold above is registered: no notice event changes a fact
+# row, so reporting does not read the notifications topic (two records per dossier, parsed for nothing).
+CONSUMED = tuple(sorted({cls.topic for cls in handled_events()}))
