@@ -49,8 +49,8 @@ status:
 	@$(STACK) status; $(KAFKA) status || true; $(PG) status || true
 
 lint: bootstrap
-	@.venv/bin/ruff check libs services tests deploy bench
-	@.venv/bin/mypy libs services
+	@.venv/bin/ruff check libs services onestop tests deploy bench
+	@.venv/bin/mypy libs services onestop
 
 test-infra: bootstrap
 	@$(TEST_KAFKA) start
@@ -64,7 +64,7 @@ test-fast: bootstrap
 	@$(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 asyncapi: bootstrap
-	@$(PY) -m libs.runtime.asyncapi --write
+	@$(PY) -m onestop.asyncapi --write
 
 # Benchmarks use the test broker too: their tens of thousands of synthetic dossiers must not reach the
 # topics `make up`'s stack consumes.

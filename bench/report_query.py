@@ -36,12 +36,14 @@ if str(ROOT) not in sys.path:
 from bench.common import drop_database, percentile, table, write  # noqa: E402
 from libs.calendar import load_calendar  # noqa: E402
 from libs.db import make_engine, upgrade  # noqa: E402
-from services.reporting.projection import COLUMNS, Baked, FactState, contributions  # noqa: E402
-from services.reporting.queries import Period, Reports  # noqa: E402
-from services.reporting.rebuild import MIGRATIONS  # noqa: E402
-from services.reporting.service import _Store, start_generation, swap  # noqa: E402
+from services.reporting.app import MIGRATIONS  # noqa: E402
+from services.reporting.domain.projection import Baked, contributions  # noqa: E402
+from services.reporting.domain.state import COLUMNS, FactState  # noqa: E402
+from services.reporting.reports import Period, Reports  # noqa: E402
 from services.reporting.settings import ReportingSettings  # noqa: E402
-from services.reporting.store import GenerationTables  # noqa: E402
+from services.reporting.store.generations import start_generation, swap  # noqa: E402
+from services.reporting.store.tables import GenerationTables  # noqa: E402
+from services.reporting.store.writer import GenerationWriter  # noqa: E402
 
 PG_ADMIN = os.environ.get("ONESTOP_TEST_PG", "postgresql://onestop:onestop@127.0.0.1:5432/postgres")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -150,7 +152,7 @@ async def fill(engine: Any, size: int) -> tuple[GenerationTables, float]:
             await raw.copy_records_to_table(tables.facts.name, records=[s.to_record() for s in rows],
                                             columns=list(COLUMNS))
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: _Store(sync, tables).write([], deltas))  # the rollups of all facts
+        await conn.run_sync(lambda sync: GenerationWriter(sync, tables).write([], deltas))  # the rollups of all facts
         await conn.run_sync(tables.create_indexes)
     await swap(engine, tables.generation, datetime.now(UTC), size)
     return tables, time.monotonic() - started

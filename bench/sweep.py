@@ -1,7 +1,8 @@
 """Overdue sweep benchmark: N open cases in a scratch PostgreSQL database, the processing service's own
-sweep (`Workflow.sweep_once`: indexed candidate query, domain `sweep`, flags + events + outbox in one
-transaction per page). Three figures: a normal day (cases spread over the next weeks, the ones due soon
-get warned), the same sweep again (nothing new to say), and the worst case — every case overdue at once.
+sweep (`DeadlineSweep.sweep_once`, wired by `services.processing.app.assemble`: indexed candidate query,
+domain `sweep`, flags + events + outbox in one transaction per page). Three figures: a normal day (cases
+spread over the next weeks, the ones due soon get warned), the same sweep again (nothing new to say), and
+the worst case — every case overdue at once.
 
     .venv/bin/python bench/sweep.py --cases 100000
 """
@@ -19,20 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from prometheus_client import Counter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import drop_database, table, write
-from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.db import upgrade
-from libs.runtime import build_runtime
 from libs.settings import CommonSettings
+from services.processing.app import Processing, assemble
 from services.processing.domain import Case
-from services.processing.service import Workflow
 from services.processing.settings import ProcessingSettings
-from services.processing.store import CaseRow, metadata, new_row
+from services.processing.store import CASES, new_row
 
 PG = "postgresql://onestop:onestop@127.0.0.1:5432"
 WARD = "000.00.12.H55"
@@ -46,12 +44,13 @@ class FixedClock:
         return self.at
 
 
-async def fill(workflow: Workflow, n: int, now: datetime) -> None:
+async def fill(processing: Processing, n: int, now: datetime) -> None:
     """Open cases received over the last 20 days (appointments spread over the coming weeks)."""
-    cal = workflow.calendar
+    cal = processing.sweep.calendar
+    sessions = processing.rt.sessions
     snapshot = load_catalogue().snapshot("1.004873", now.date(), WARD)  # 3 working days
     rng = random.Random(7)
-    table_ = CaseRow.__table__  # type: ignore[attr-defined]
+    table_ = CASES
     batch: list[dict[str, Any]] = []
     for i in range(n):
         received = now - timedelta(days=rng.uniform(0, 20))
@@ -62,17 +61,17 @@ async def fill(workflow: Workflow, n: int, now: datetime) -> None:
         row = new_row(case, received, 1)
         batch.append({c.name: getattr(row, c.name) for c in table_.columns})
         if len(batch) == 5000:
-            async with workflow.rt.sessions() as s, s.begin():
+            async with sessions() as s, s.begin():
                 await s.execute(table_.insert(), batch)
             batch.clear()
     if batch:
-        async with workflow.rt.sessions() as s, s.begin():
+        async with sessions() as s, s.begin():
             await s.execute(table_.insert(), batch)
 
 
-async def timed(workflow: Workflow) -> tuple[float, int]:
+async def timed(processing: Processing) -> tuple[float, int]:
     t0 = time.perf_counter()
-    events = await workflow.sweep_once()
+    events = await processing.sweep.sweep_once()
     return time.perf_counter() - t0, len(events)
 
 
@@ -83,22 +82,20 @@ async def main(n: int, mass: bool) -> None:
     try:
         settings = ProcessingSettings(database_url=f"postgresql+asyncpg://onestop:onestop@127.0.0.1:5432/{name}",
                                       sweep_page_size=1000)
-        rt = build_runtime("processing", settings, metadata, Path("services/processing/migrations"),
-                           produces="onestop.processing.v1", consumes=["onestop.intake.v1"], common=CommonSettings())
-        await upgrade(rt.engine, rt.migrations)
         now = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # a Monday morning in Hà Nội
         clock = FixedClock(now)
-        rt.clock = clock
-        workflow = Workflow(rt, load_calendar(), settings, Counter("b", "b", ["service", "type"], registry=rt.registry))
+        processing = assemble(settings, common=CommonSettings(), clock=clock)
+        rt = processing.rt
+        await upgrade(rt.engine, rt.migrations)
         t0 = time.perf_counter()
-        await fill(workflow, n, now)
+        await fill(processing, n, now)
         filled = time.perf_counter() - t0
-        normal, normal_events = await timed(workflow)
-        again, again_events = await timed(workflow)
+        normal, normal_events = await timed(processing)
+        again, again_events = await timed(processing)
         worst, worst_events = float("nan"), 0
         if mass:
             clock.at = now + timedelta(days=90)
-            worst, worst_events = await timed(workflow)
+            worst, worst_events = await timed(processing)
         await rt.engine.dispose()
     finally:
         await drop_database(admin, name)

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+DEVELOPMENT_JWT_SECRET = "onestop-development-secret-change-me-in-production"
+
+
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ONESTOP_", extra="ignore")
+    environment: Literal["development", "production"] = "development"
 
     kafka_bootstrap: str = "localhost:9092"
     topic_partitions: int = 6
@@ -20,12 +25,26 @@ class CommonSettings(BaseSettings):
     config_dir: Path = REPO_ROOT / "deploy" / "config"
     clock: Literal["system", "controlled"] = "system"
     log_level: str = "INFO"
-    jwt_secret: str = "onestop-development-secret-change-me-in-production"  # HS256 in development only
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET  # HS256 in development only
     jwks_url: str | None = None
     # Latency traded for CPU: how long a consumer lets the broker gather records per fetch, and how long a
     # woken outbox relay waits for more commits to join its round (fuller batches, fewer round trips).
     consumer_fetch_wait_ms: int = 50
     relay_linger_ms: int = 10
+
+    def unsafe_outside_development(self) -> list[str]:
+        """What makes these settings unfit for a real site; a service outside development refuses to start."""
+        if self.environment == "development":
+            return []
+        problems = []
+        if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+            problems.append("ONESTOP_JWT_SECRET is the development secret anyone can read in the source")
+        if not self.jwks_url:
+            problems.append("ONESTOP_JWKS_URL is not set: officers' tokens must be checked against the identity "
+                            "provider's keys")
+        if self.clock == "controlled":
+            problems.append("ONESTOP_CLOCK=controlled lets anyone move the service's time (demos and tests only)")
+        return problems
 
     @property
     def clock_file(self) -> Path:
@@ -46,6 +65,13 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = None  # postgresql+asyncpg://… ; default: a SQLite file per service
     relay_enabled: bool = True
     consumer_group: str = ""  # default onestop-<service>; separate stacks on one broker need their own
+    # Admission control (libs/runtime/admission.py): past these bounds a request gets 503 + Retry-After at once.
+    max_in_flight: int = Field(default=32, ge=1)  # HTTP requests served at once
+    queue_max: int = Field(default=64, ge=0)  # more that may wait for a place…
+    queue_wait_seconds: float = Field(default=1.0, ge=0)  # …this long at most
+    public_in_flight: int = Field(default=16, ge=0)  # citizens' look-ups run only below this many (shed first)
+    db_pool_timeout_seconds: float = Field(default=2.0, gt=0)  # wait for a database connection, then 503
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)  # a larger request body gets 413 before it is parsed
 
     def group(self, service: str) -> str:
         return self.consumer_group or f"onestop-{service}"

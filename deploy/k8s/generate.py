@@ -102,7 +102,7 @@ def _deployment(service: str, port: int) -> dict[str, Any]:
                     "initContainers": [{
                         "name": "migrate",
                         "image": IMAGE,
-                        "command": ["python", "-m", "libs.cli", "db", "upgrade", service],
+                        "command": ["python", "-m", "onestop.cli", "db", "upgrade", service],
                         "env": [{"name": "ONESTOP_DATABASE_URL",
                                  "valueFrom": {"secretKeyRef": {"name": "onestop-database", "key": service}}}],
                     }],

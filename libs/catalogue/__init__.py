@@ -1,4 +1,4 @@
-"""Dated configuration: the agency tree and the procedure catalogue (DOMAIN.md §0, §7, §9)."""
+"""Dated configuration: the agency tree and the procedure catalogue (docs/domain.md §0, §7)."""
 
 from libs.catalogue.agency import Agency, AgencyKind
 from libs.catalogue.catalogue import Catalogue

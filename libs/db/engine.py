@@ -14,7 +14,7 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 20, pool_timeout: float = 30.0) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -25,7 +25,8 @@ def make_engine(url: str, pool_size: int = 20) -> AsyncEngine:
     # which makes SQLAlchemy discard the whole pool; consumers retry that as transient, HTTP callers get a 503.
     # No overflow: an overflow connection is closed on return, so a burst of requests would open and close
     # connections (a backend fork each) all through the burst; with a fixed pool the excess waits its turn.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
+    # A bounded wait for a connection: past it the request gets a 503 (libs/runtime/http.py), not a long hang.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800, pool_timeout=pool_timeout)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,4 +1,4 @@
-"""Identifier validators: personal ID, mobile phone, agency e-ID, dossier code (DOMAIN.md §1.4, §6.2).
+"""Identifier validators: personal ID, mobile phone, agency e-ID, dossier code (docs/domain.md §1.4, §6.2).
 
 Each validator returns the normalised value or raises ValueError with an English reason.
 """
@@ -13,13 +13,14 @@ from libs.identity.personal_id import (
     validate_personal_id,
 )
 from libs.identity.phone import is_valid_mobile, normalise_phone
-from libs.identity.types import AgencyEid, DossierCodeStr, MobilePhone, PersonalId, StrictAgencyEid
+from libs.identity.types import AgencyEid, DossierCodeStr, IsoDateTime, MobilePhone, PersonalId, StrictAgencyEid
 
 __all__ = [
     "PROVINCE_CODES",
     "AgencyEid",
     "DossierCode",
     "DossierCodeStr",
+    "IsoDateTime",
     "MobilePhone",
     "PersonalId",
     "PersonalIdParts",

@@ -1,4 +1,4 @@
-"""Agency electronic ID (mã định danh điện tử, Decision 20/2020/QĐ-TTg), DOMAIN.md §1.4.
+"""Agency electronic ID (mã định danh điện tử, Decision 20/2020/QĐ-TTg), docs/domain.md §1.4.
 
 Strict form: 13 characters `V1V2V3.Z1Z2.Y1Y2.L1`, level-1 code last (a letter and two digits, H = provincial
 People's Committee), e.g. `000.00.00.H55`. Loose form: `[A-Z0-9.]`, at most 35 characters.

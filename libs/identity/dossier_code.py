@@ -1,4 +1,4 @@
-"""Dossier code (mã hồ sơ) `<agency e-ID>-<YYMMDD>-<NNNN>`, DOMAIN.md §1.4.
+"""Dossier code (mã hồ sơ) `<agency e-ID>-<YYMMDD>-<NNNN>`, docs/domain.md §1.4.
 
 NNNN is the agency's sequence for the receipt day: at least 4 digits, zero-padded, longer above 9999.
 YY is read as 20YY.

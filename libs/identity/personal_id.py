@@ -1,7 +1,7 @@
 """12-digit personal ID (số định danh cá nhân / CCCD): structure `AAA B CC DDDDDD`.
 
 AAA = province code of birth registration, B = century + sex, CC = birth year (last two digits),
-DDDDDD = serial. Source: DOMAIN.md §6.2 (secondary; Circular 59/2021/TT-BCA unconfirmed).
+DDDDDD = serial. Source: docs/domain.md §6.2 (secondary; Circular 59/2021/TT-BCA unconfirmed).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class PersonalIdParts(NamedTuple):
 def validate_personal_id(value: str, known_provinces_only: bool = True) -> str:
     """Return the 12-digit ID (surrounding spaces removed) or raise ValueError with the reason.
 
-    With `known_provinces_only=False` any province code 001-096 is accepted (DOMAIN.md §6.2: do not
+    With `known_provinces_only=False` any province code 001-096 is accepted (docs/domain.md §6.2: do not
     reject on the list alone if new codes appear).
     """
     if not isinstance(value, str):

@@ -11,7 +11,7 @@ from phonenumbers import NumberParseException, PhoneNumberType
 _SEPARATORS = re.compile(r"[\s.\-()]")
 _COMPACT = re.compile(r"\+?\d+")
 _MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
-# Mobile prefixes after +84 (validator.js vi-VN, DOMAIN.md §6.2). Used only as a fallback for prefixes that
+# Mobile prefixes after +84 (validator.js vi-VN, docs/domain.md §6.2). Used only as a fallback for prefixes that
 # the phonenumbers metadata does not (yet) know as mobile, e.g. 055 (Reddi).
 _VN_MOBILE_NSN = re.compile(r"(3[2-9]|5[25689]|7[06-9]|8[1-9]|9\d)\d{7}")
 

@@ -1,6 +1,8 @@
 """Idempotent event consumer: parse, dedupe (inbox), apply in one transaction, then commit the offset.
 
-Records arrive in batches (one transaction per batch, so throughput does not pay a commit per event):
+Records arrive in batches (one transaction per batch, so throughput does not pay a commit per event).
+A service registers ONE batch handler: it receives the new events of a batch, in order, and the open
+session, and writes their effects before the commit — what a handler writes, and when, is in the handler:
 - a record that is not one of our events (bad headers, contract violation) or that the domain
   rejects goes to the service's dead-letter topic, and consumption moves on — when a batch holds a
   refused event, the batch is rolled back and re-applied one event per transaction to isolate it;
@@ -11,14 +13,17 @@ Records arrive in batches (one transaction per batch, so throughput does not pay
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import trace
+from opentelemetry.trace import Span
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,12 +34,49 @@ from libs.messaging.dlq import publish_dead_letter
 from libs.messaging.errors import is_transient
 from libs.messaging.tables import claim_inbox
 from libs.observability import PipelineMetrics, log_context
-from libs.observability.tracing import consume_span, messaging_tracer, remote_context
+from libs.observability.tracing import consume_span, messaging_tracer, remote_context, start_consume_span
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+E = TypeVar("E", bound=Event)
 Poison = list[tuple[Any, dict[str, str], str]]  # (record, headers, error) to dead-letter
+AfterCommit = Callable[[], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Delivered(Generic[E]):
+    """One new event of a batch, as the batch handler receives it."""
+
+    event: E
+    envelope: Envelope
+    record: Any
+    headers: dict[str, str]
+    span: Span | None = field(default=None, compare=False)
+
+    @contextmanager
+    def traced(self) -> Iterator[None]:
+        """Make this event's `<topic> process` span and its log context current for the block: events
+        staged meanwhile (outbox rows) carry its trace, log lines name its dossier."""
+        if self.span is None:
+            with _about(self.headers):
+                yield
+            return
+        with trace.use_span(self.span, end_on_exit=False), _about(self.headers):
+            yield
+
+
+# The service's batch handler: the new events of one batch in arrival order and the open session; it writes
+# their effects (nothing is committed yet) and may return what to do once the transaction has committed.
+BatchHandler = Callable[[AsyncSession, list[Delivered[Any]]], Awaitable[AfterCommit | None]]
+
+
+async def each(
+    fn: Callable[[AsyncSession, Any, Envelope], Awaitable[None]], session: AsyncSession, batch: list[Delivered[Any]]
+) -> None:
+    """Apply `fn` to the events of a batch one at a time (for handlers with nothing to gain from batching)."""
+    for item in batch:
+        with item.traced():
+            await fn(session, item.event, item.envelope)
 
 
 @dataclass(frozen=True)
@@ -43,11 +85,10 @@ class _Item:
     headers: dict[str, str]
     envelope: Envelope
     event: Event
-    handler: Handler
 
 
 class _Refused(Exception):
-    """A handler refused one event of a batch (not transient): isolate it."""
+    """The handler refused a batch (not transient): isolate the event it refused."""
 
 
 async def _undecoded(_msg: Any) -> None:
@@ -57,7 +98,7 @@ async def _undecoded(_msg: Any) -> None:
 
 
 class EventConsumer:
-    """Dispatches records of the subscribed topics to one handler per event class."""
+    """Reads the subscribed topics and hands the events it handles, a batch at a time, to one batch handler."""
 
     def __init__(
         self,
@@ -68,7 +109,7 @@ class EventConsumer:
         inbox: Table,
         metrics: PipelineMetrics,
         dlq_topic: str,
-        after_commit: Callable[[], None] = lambda: None,
+        after_commit: AfterCommit = lambda: None,
         batch_size: int = 500,
         fetch_wait_ms: int = 50,
         tracer_provider: Any = None,
@@ -82,15 +123,19 @@ class EventConsumer:
         self._after_commit = after_commit
         self._batch_size = batch_size
         self._fetch_wait_ms = fetch_wait_ms
-        self._handlers: dict[type[Event], Handler] = {}
+        self._handled: frozenset[type[Event]] = frozenset()
+        self._handler: BatchHandler | None = None
         self._tracer = messaging_tracer(tracer_provider)
 
-    def on(self, event_class: type[Event]) -> Callable[[Handler], Handler]:
-        def register(fn: Handler) -> Handler:
-            self._handlers[event_class] = fn
-            return fn
+    def handle(self, events: Iterable[type[Event]], handler: BatchHandler) -> None:
+        """Route the event classes `events` to `handler`; every other type is skipped from its header."""
+        if self._handler is not None:
+            raise ValueError(f"{self.service}'s consumer has its batch handler already")
+        self._handled, self._handler = frozenset(events), handler
 
-        return register
+    @property
+    def handled(self) -> frozenset[type[Event]]:
+        return self._handled
 
     def subscribe(self, topics: Iterable[str], group_id: str) -> None:
         topics = list(topics)
@@ -151,8 +196,7 @@ class EventConsumer:
         if cls is None:
             self._metrics.skipped.labels(self.service, "unknown_type").inc()
             return None
-        handler = self._handlers.get(cls)
-        if handler is None:  # decided from the header: a body this service ignores is not even parsed
+        if cls not in self._handled:  # decided from the header: a body this service ignores is not even parsed
             self._metrics.skipped.labels(self.service, "ignored").inc()
             return None
         try:
@@ -161,7 +205,7 @@ class EventConsumer:
             poison.append((record, headers, f"contract: {exc}"))
             return None
         assert event is not None  # its type is known: `event_class` found it
-        return _Item(record, headers, envelope, event, handler)
+        return _Item(record, headers, envelope, event)
 
     async def _retrying(self, fn: Callable[[], Awaitable[set[str]]]) -> set[str]:
         async for attempt in AsyncRetrying(
@@ -179,24 +223,38 @@ class EventConsumer:
 
         The inbox rows are claimed first, in one INSERT … ON CONFLICT DO NOTHING RETURNING: the ids it
         returns are the events not applied before (a refusal or failure rolls the claim back with the rest).
-        A non-transient failure of a handler or of the commit (handlers may leave batch work to a
-        before-commit hook) refuses the batch, which is then re-applied one event at a time; a failing
-        claim is our own fault, not the events': it propagates and the batch is read again."""
+        Then the batch handler writes the effects of the claimed events, and the transaction commits. A
+        non-transient failure of the handler or of the commit refuses the batch, which is then re-applied one
+        event at a time; a failing claim is our own fault, not the events': it propagates and the batch is
+        read again."""
+        assert self._handler is not None  # `_parse` keeps nothing without one
         claimed: set[str] | None = None
+        spans: list[Span] = []
         try:
-            async with self._sessions() as session, session.begin():
-                fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id
-                claimed = await claim_inbox(session, self._inbox, [(i.envelope.id, i.envelope.type, i.record.topic)
-                                                                   for i in fresh], datetime.now(UTC))
-                for item in fresh:
-                    if item.envelope.id in claimed:
-                        with consume_span(self._tracer, item.record, item.headers), _about(item.headers):
-                            await item.handler(session, item.event, item.envelope)
+            async with self._sessions() as session:
+                async with session.begin():
+                    fresh = list({i.envelope.id: i for i in reversed(items)}.values())[::-1]  # first of each id
+                    claimed = await claim_inbox(session, self._inbox, [
+                        (i.envelope.id, i.envelope.type, i.record.topic) for i in fresh], datetime.now(UTC))
+                    batch = []
+                    for i in fresh:
+                        if i.envelope.id in claimed:
+                            span = start_consume_span(self._tracer, i.record, i.headers)
+                            spans.append(span)
+                            batch.append(Delivered(i.event, i.envelope, i.record, i.headers, span))
+                    after = await self._handler(session, batch) if batch else None
+                if after is not None:
+                    after()
             return claimed
         except Exception as exc:
+            for span in spans:
+                span.record_exception(exc)
             if claimed is None or is_transient(exc):
                 raise
             raise _Refused(str(exc)) from exc
+        finally:
+            for span in spans:
+                span.end()
 
     async def _apply_one(self, item: _Item, poison: Poison) -> None:
         try:
@@ -225,7 +283,15 @@ class EventConsumer:
                 self._metrics.skipped.labels(self.service, "duplicate").inc()
 
     async def _dead_letter(self, record: Any, headers: dict[str, str], error: str) -> None:
-        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=10), reraise=True):
+        """Park a poison record; while the dead-letter topic cannot be written, retry with back-off (the batch's
+        offsets wait: nothing is skipped unparked) and count each failed attempt."""
+
+        def failed(state: Any) -> None:
+            self._metrics.dlq_publish_failures.inc()
+            log.warning("could not publish a dead letter to %s, retrying: %s", self._dlq_topic, state.outcome)
+
+        async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=10), reraise=True,
+                                           before_sleep=failed):
             with attempt, remote_context(headers), _about(headers):  # the dead letter stays in the dossier's trace
                 await publish_dead_letter(self._broker, self._dlq_topic, record, headers, self.service, error)
         self._metrics.dead_lettered.inc()

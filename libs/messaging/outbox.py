@@ -50,6 +50,18 @@ async def enqueue(session: AsyncSession, table: Table, event: Event, now: dateti
     return envelope
 
 
+class Outbox:
+    """A producing service's outbox: the table its units of work stage events in, and the relay that
+    publishes them (woken after a commit that staged some, so they leave without waiting for its poll)."""
+
+    def __init__(self, table: Table, relay: OutboxRelay) -> None:
+        self.table = table
+        self.relay = relay
+
+    def wake(self) -> None:
+        self.relay.wake()
+
+
 class OutboxRelay:
     """Publishes unpublished rows in id order, a batch at a time, with the idempotent producer."""
 

@@ -61,6 +61,10 @@ class PipelineMetrics:
             "onestop_dlq_messages", "Events sent to this service's dead-letter topic", ["service"],
             registry=registry,
         ).labels(service)
+        self.dlq_publish_failures = Counter(
+            "onestop_dlq_publish_failures", "Failed attempts to publish a dead letter (retried; the consumer waits)",
+            ["service"], registry=registry,
+        ).labels(service)
         self.consumer_lag = Gauge(
             "onestop_consumer_lag_messages", "Records behind the partition end",
             ["service", "topic", "partition"], registry=registry,

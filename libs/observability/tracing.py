@@ -52,8 +52,15 @@ def remote_context(headers: Mapping[str, str]) -> Iterator[None]:
 
 @contextmanager
 def consume_span(tracer: Tracer, record: Any, headers: Mapping[str, str]) -> Iterator[Span]:
-    """`<topic> process` (CONSUMER) for one record: child of its producer span, linked to the current
-    (batch) span; current for the block, so events staged meanwhile carry it on."""
+    """`<topic> process` (CONSUMER) for one record, current for the block (see `start_consume_span`)."""
+    with trace.use_span(start_consume_span(tracer, record, headers), end_on_exit=True) as span:
+        yield span
+
+
+def start_consume_span(tracer: Tracer, record: Any, headers: Mapping[str, str]) -> Span:
+    """`<topic> process` (CONSUMER) for one record, started, not current: child of its producer span, linked
+    to the current (batch) span. Made current while the record's effects are staged, so events staged
+    meanwhile carry it on; the caller ends it."""
     batch = trace.get_current_span().get_span_context()
     attributes: dict[str, str | int] = {
         "messaging.system": "kafka",
@@ -65,11 +72,10 @@ def consume_span(tracer: Tracer, record: Any, headers: Mapping[str, str]) -> Ite
         "cloudevents.event_type": headers.get("ce_type", ""),
         "cloudevents.event_subject": headers.get("ce_subject", ""),
     }
-    with tracer.start_as_current_span(
+    return tracer.start_span(
         f"{record.topic} process",
         context=_PROPAGATOR.extract(dict(headers)),
         kind=SpanKind.CONSUMER,
         links=[Link(batch)] if batch.is_valid else None,
         attributes=attributes,
-    ) as span:
-        yield span
+    )

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import gc
-import importlib
+from collections.abc import Callable
 
 import uvicorn
+from fastapi import FastAPI
 
 from libs.observability import setup_logging
-from libs.settings import CommonSettings
+from libs.settings import CommonSettings, ServiceSettings
 
 
-def serve(module: str, service: str) -> None:
+def serve(service: str, settings: ServiceSettings, create_app: Callable[[], FastAPI]) -> None:
     common = CommonSettings()
     setup_logging(service, common.log_level)
-    settings = importlib.import_module(module).Settings()
+    if problems := common.unsafe_outside_development():  # say so plainly, before any traceback
+        raise SystemExit(f"{service} refuses to start in {common.environment}: " + "; ".join(problems))
     _calm_gc()
     uvicorn.run(
-        f"{module}:create_app", factory=True, host=settings.host, port=settings.port,
+        create_app, factory=True, host=settings.host, port=settings.port,
         log_config=None, access_log=False, loop="uvloop", http="httptools",
     )
 

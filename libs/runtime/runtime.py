@@ -1,10 +1,14 @@
-"""What every service process is made of, built the same way for all four."""
+"""What every service process is made of, built the same way for all four.
+
+`build_runtime` makes the parts every process has (settings, database, metrics, traces, broker, clock);
+a service's `app.py` then adds, explicitly, what it has of the rest: an outbox (`rt.producing`), a consumer
+with its batch handler (`rt.consuming`), background loops (`rt.loops`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +20,17 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from libs.clock import Clock, make_clock
-from libs.contracts import REGISTRY, topics
+from libs.contracts import REGISTRY, Event, topics
 from libs.db import make_engine, make_session_factory, upgrade
-from libs.messaging import EventConsumer, OutboxRelay, ensure_topics, make_broker
+from libs.messaging import (
+    AfterCommit,
+    BatchHandler,
+    EventConsumer,
+    Outbox,
+    OutboxRelay,
+    ensure_topics,
+    make_broker,
+)
 from libs.messaging.tables import inbox_table, outbox_table
 from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
 from libs.observability.lag import ConsumerLagMonitor, consumer_groups
@@ -41,41 +53,56 @@ class Runtime:
     tracer_provider: TracerProvider
     broker: KafkaBroker
     clock: Clock
-    produces: str | None
-    consumes: list[str]
-    outbox: Table | None = None
-    inbox: Table | None = None
-    relay: OutboxRelay | None = None
-    consumer: EventConsumer | None = None
-    loops: list[Loop] = field(default_factory=list)
+    loops: list[Loop] = field(default_factory=list)  # background work started with the process
+    topics: list[str] = field(default_factory=list)  # created at start when missing
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def dlq_topic(self) -> str:
         return topics.dlq(self.name)
 
-    def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake()
+    @property
+    def group_id(self) -> str:
+        """The consumer group: `onestop-<service>` unless ONESTOP_<SERVICE>_CONSUMER_GROUP says otherwise."""
+        return self.settings.group(self.name)
+
+    def producing(self, topic: str, table: Table) -> Outbox:
+        """This service owns `topic`: its units of work stage events in `table`, a relay publishes them."""
+        _declare_publishers(self.broker, topic)
+        relay = OutboxRelay(self.sessions, table, self.broker, self.metrics,
+                            linger_seconds=self.common.relay_linger_ms / 1000)
+        if self.settings.relay_enabled:
+            self.loops.append(relay.run)
+        self.topics.append(topic)
+        return Outbox(table, relay)
+
+    def consuming(
+        self, topic_names: Iterable[str], inbox: Table, events: Iterable[type[Event]], handler: BatchHandler,
+        after_commit: AfterCommit = lambda: None, group_id: str | None = None,
+    ) -> EventConsumer:
+        """Consume `topic_names` in the service's group: `events` go to `handler` a batch at a time, each
+        batch's ids claimed in `inbox` in the same transaction; `after_commit` runs after each batch commits."""
+        topic_names = list(topic_names)
+        consumer = EventConsumer(
+            service=self.name, broker=self.broker, sessions=self.sessions, inbox=inbox, metrics=self.metrics,
+            dlq_topic=self.dlq_topic, after_commit=after_commit, tracer_provider=self.tracer_provider,
+            fetch_wait_ms=self.common.consumer_fetch_wait_ms,
+        )
+        consumer.handle(events, handler)
+        consumer.subscribe(topic_names, group_id or self.group_id)
+        self.topics += [*topic_names, self.dlq_topic]
+        lag = ConsumerLagMonitor(
+            self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag
+        )
+        self.loops.append(lag.run)
+        return consumer
 
     async def start(self) -> None:
         await upgrade(self.engine, self.migrations)
-        wanted = [t for t in [self.produces, *self.consumes] if t]
-        if self.consumer is not None:
-            wanted.append(self.dlq_topic)
-        await ensure_topics(
-            self.common.kafka_bootstrap, wanted, self.common.topic_partitions, self.common.topic_replication
-        )
+        await ensure_topics(self.common.kafka_bootstrap, list(dict.fromkeys(self.topics)),
+                            self.common.topic_partitions, self.common.topic_replication)
         await self.broker.start()
-        loops = list(self.loops)
-        if self.relay is not None and self.settings.relay_enabled:
-            loops.append(self.relay.run)
-        if self.consumer is not None:
-            lag = ConsumerLagMonitor(
-                self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag
-            )
-            loops.append(lag.run)
-        self._tasks = [asyncio.create_task(loop(), name=f"{self.name}:{loop.__name__}") for loop in loops]
+        self._tasks = [asyncio.create_task(loop(), name=f"{self.name}:{loop.__name__}") for loop in self.loops]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -87,43 +114,27 @@ class Runtime:
 
 
 def build_runtime(
-    name: str,
-    settings: ServiceSettings,
-    metadata: MetaData,
-    migrations: Path,
-    produces: str | None = None,
-    consumes: list[str] | None = None,
-    common: CommonSettings | None = None,
+    name: str, settings: ServiceSettings, migrations: Path, common: CommonSettings | None = None
 ) -> Runtime:
     common = common or CommonSettings()
-    engine = make_engine(settings.db_url(name, common))
-    sessions = make_session_factory(engine)
+    if problems := common.unsafe_outside_development():
+        raise UnsafeSettings(name, common.environment, problems)
+    engine = make_engine(settings.db_url(name, common), pool_timeout=settings.db_pool_timeout_seconds)
     registry = new_registry()
-    metrics = PipelineMetrics(name, registry)
     tracer_provider = make_tracer_provider(name)
-    broker = make_broker(common.kafka_bootstrap, name, registry, tracer_provider)
-    rt = Runtime(
+    return Runtime(
         name=name, common=common, settings=settings, migrations=migrations, engine=engine,
-        sessions=sessions, registry=registry, metrics=metrics, tracer_provider=tracer_provider,
-        broker=broker, clock=make_clock(common.clock, common.clock_file), produces=produces,
-        consumes=consumes or [],
+        sessions=make_session_factory(engine), registry=registry, metrics=PipelineMetrics(name, registry),
+        tracer_provider=tracer_provider, broker=make_broker(common.kafka_bootstrap, name, registry, tracer_provider),
+        clock=make_clock(common.clock, common.clock_file),
     )
-    if produces:
-        _declare_publishers(broker, produces)
-        rt.outbox = metadata.tables.get("outbox")
-        if rt.outbox is None:
-            raise ValueError(f"{name} produces events but its metadata has no outbox table")
-        rt.relay = OutboxRelay(sessions, rt.outbox, broker, metrics, linger_seconds=common.relay_linger_ms / 1000)
-    if consumes:
-        rt.inbox = metadata.tables.get("inbox")
-        if rt.inbox is None:
-            raise ValueError(f"{name} consumes events but its metadata has no inbox table")
-        rt.consumer = EventConsumer(
-            service=name, broker=broker, sessions=sessions, inbox=rt.inbox, metrics=metrics,
-            dlq_topic=rt.dlq_topic, after_commit=rt.wake_relay, tracer_provider=tracer_provider,
-            fetch_wait_ms=common.consumer_fetch_wait_ms,
-        )
-    return rt
+
+
+class UnsafeSettings(RuntimeError):
+    """Settings fit for development only, outside development: the service does not start."""
+
+    def __init__(self, service: str, environment: str, problems: list[str]) -> None:
+        super().__init__(f"{service} refuses to start in {environment} (ONESTOP_ENVIRONMENT): " + "; ".join(problems))
 
 
 def _declare_publishers(broker: KafkaBroker, topic: str) -> None:

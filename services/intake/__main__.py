@@ -1,5 +1,6 @@
 """`python -m services.intake`"""
 
 from libs.runtime.main import serve
+from services.intake.app import NAME, Settings, create_app
 
-serve("services.intake.app", "intake")
+serve(NAME, Settings(), create_app)

@@ -22,6 +22,7 @@ from libs.auth import Officer
 from libs.auth.fastapi import current_officer
 from libs.catalogue import CatalogueError
 from services.intake import paperwork
+from services.intake.desk import Desk, IdempotencyConflict, NotFound
 from services.intake.domain.desk import IllegalMove, InvalidInput
 from services.intake.domain.lookup import PublicStatus
 from services.intake.domain.states import DeskState
@@ -40,9 +41,8 @@ from services.intake.schemas import (
     SupplementIn,
     WithdrawalIn,
 )
-from services.intake.service import Desk, IdempotencyConflict, NotFound
 from services.intake.slips import PdfUnavailable, render_html, render_pdf
-from services.intake.store import DossierRow, PaperRequestRow
+from services.intake.store.tables import DossierRow, PaperRequestRow
 from services.intake.texts import label, next_step_text
 
 
@@ -106,7 +106,7 @@ def router() -> APIRouter:
     @r.get("/procedures")
     async def procedures(request: Request) -> list[dict[str, Any]]:
         desk = _desk(request)
-        today = desk.rt.clock.now().date()
+        today = desk.clock.now().date()
         return [v.model_dump(mode="json") for v in desk.catalogue.procedures(today)]
 
     @r.post("/dossiers", status_code=201, response_model=DossierOut)
@@ -195,7 +195,7 @@ def router() -> APIRouter:
         desk = _desk(request)
         async with _errors(code):
             row, history_rows = await desk.dossier(code, officer)
-            template, context = paperwork.dossier_form(form, row, history_rows, desk.catalogue, desk.rt.clock.now())
+            template, context = paperwork.dossier_form(form, row, history_rows, desk.catalogue, desk.clock.now())
             return await _document(template, context, format, f"{template}-{row.code}")
 
     @r.get("/tracking-book", response_model=None)
@@ -216,7 +216,7 @@ def router() -> APIRouter:
             rows = await desk.tracking_book(eid, start, end)
             if format == "json":
                 return paperwork.tracking_json(rows)
-            template, context = paperwork.tracking_book(eid, start, end, rows, desk.catalogue, desk.rt.clock.now())
+            template, context = paperwork.tracking_book(eid, start, end, rows, desk.catalogue, desk.clock.now())
             return await _document(template, context, format, f"so-theo-doi-{eid}-{start}-{end}")
 
     return r

@@ -5,40 +5,46 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from prometheus_client import Counter
 
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.contracts import topics
+from libs.messaging import Outbox
 from libs.runtime import Runtime, build_runtime, create_http_app
 from services.intake import api, handlers
+from services.intake.desk import Desk
+from services.intake.metrics import intake_metrics
 from services.intake.ratelimit import TokenBuckets
-from services.intake.service import Desk
 from services.intake.settings import IntakeSettings
-from services.intake.store import metadata
+from services.intake.store.tables import INBOX, OUTBOX
 
 NAME = "intake"
 Settings = IntakeSettings
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build() -> Runtime:
-    rt = build_runtime(
-        NAME, Settings(), metadata, Path(__file__).parent / "migrations",
-        produces=topics.INTAKE, consumes=[topics.PROCESSING],
-    )
-    handlers.register(rt)
-    return rt
+    """The runtime with its Kafka wiring (what the AsyncAPI document is generated from)."""
+    return _wire()[0]
+
+
+def _wire() -> tuple[Runtime, Outbox]:
+    rt = build_runtime(NAME, Settings(), MIGRATIONS)
+    outbox = rt.producing(topics.INTAKE, OUTBOX)  # the desk's events
+    rt.consuming([topics.PROCESSING], INBOX, handlers.CASE_EVENTS, handlers.on_processing_batch,
+                 after_commit=outbox.wake)  # the desk follows the workflow
+    return rt, outbox
 
 
 def create_app() -> FastAPI:
-    rt = build()
-    received = Counter(
-        "onestop_dossiers_received", "Dossiers received at the desk",
-        ["service", "agency", "procedure", "channel"], registry=rt.registry,
-    )
+    rt, outbox = _wire()
+    metrics = intake_metrics(rt.registry)
     cfg = rt.common.config_file
-    catalogue = load_catalogue(cfg("agencies.yaml"), cfg("procedures.yaml"))
-    desk = Desk(rt, catalogue, load_calendar(cfg("calendar.yaml")), received)
+    desk = Desk(
+        engine=rt.engine, sessions=rt.sessions, clock=rt.clock, outbox=outbox,
+        catalogue=load_catalogue(cfg("agencies.yaml"), cfg("procedures.yaml")),
+        calendar=load_calendar(cfg("calendar.yaml")), received_total=metrics.received,
+    )
     settings: IntakeSettings = rt.settings  # type: ignore[assignment]
     app = create_http_app(
         rt, [api.router(), api.public_router()], "OneStop intake",
@@ -47,7 +53,5 @@ def create_app() -> FastAPI:
     )
     app.state.desk = desk
     app.state.lookup_limit = TokenBuckets(settings.lookup_burst, settings.lookup_per_minute / 60.0)
-    app.state.lookups = Counter(
-        "onestop_lookups", "Citizen status look-ups", ["service", "outcome"], registry=rt.registry,
-    )
+    app.state.lookups = metrics.lookups
     return app

@@ -10,8 +10,8 @@ from libs.catalogue import Catalogue, CatalogueError
 from services.intake.domain import forms
 from services.intake.domain.forms import Form, HistoryEntry
 from services.intake.domain.states import DeskState
-from services.intake.service import history_entries
-from services.intake.store import DossierHistoryRow, DossierRow, PaperRequestRow
+from services.intake.store.rows import history_entries
+from services.intake.store.tables import DossierHistoryRow, DossierRow, PaperRequestRow
 from services.intake.texts import label, text
 
 APPLICANT = "applicant"  # receiver of the last slip row: the person who filed

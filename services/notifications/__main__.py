@@ -1,5 +1,6 @@
 """`python -m services.notifications`"""
 
 from libs.runtime.main import serve
+from services.notifications.app import NAME, Settings, create_app
 
-serve("services.notifications.app", "notifications")
+serve(NAME, Settings(), create_app)

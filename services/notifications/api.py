@@ -1,4 +1,5 @@
-"""HTTP routes of notifications: the notice log for officers (contacts masked), retry, template preview."""
+"""HTTP routes of notifications: the notice log for officers (contacts masked), retry, template preview
+(the use cases: notice_log.py; the preview renders straight from the domain)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from sqlmodel import col, select
 
 from libs.auth import Officer
 from libs.auth.fastapi import require
@@ -19,7 +19,8 @@ from services.notifications.domain import (
     render,
     sample_context,
 )
-from services.notifications.store import ContactRow, NoticeRow
+from services.notifications.notice_log import NotAtAgency
+from services.notifications.store import NoticeRow
 
 OfficerDep = Annotated[Officer, Depends(require("desk_officer", "specialist", "department_head", "admin"))]
 
@@ -35,15 +36,9 @@ def router() -> APIRouter:
     async def list_notices(request: Request, dossier: str, officer: OfficerDep) -> list[dict[str, Any]]:
         """Notices of one dossier (by code), for officers of the agency that received it."""
         svc = _service(request)
-        async with svc.rt.sessions() as session:
-            query = select(ContactRow.dossier_id).where(
-                ContactRow.code == dossier, ContactRow.receiving_agency == officer.agency
-            )
-            ids = list((await session.exec(query)).all())
-            if not ids:
-                raise HTTPException(404, f"no dossier {dossier} at agency {officer.agency}")
-            notices = select(NoticeRow).where(col(NoticeRow.dossier_id).in_(ids))
-            rows = (await session.exec(notices.order_by(col(NoticeRow.created_at), col(NoticeRow.channel)))).all()
+        rows = await svc.log.of_dossier(dossier, officer.agency)
+        if rows is None:
+            raise HTTPException(404, f"no dossier {dossier} at agency {officer.agency}")
         domain = svc.config.email.message_id_domain
         return [_out(row, domain) for row in rows]
 
@@ -51,13 +46,10 @@ def router() -> APIRouter:
     async def retry(request: Request, notice_id: UUID, officer: OfficerDep) -> dict[str, Any]:
         """Send a notice again now, with a fresh retry window (a technical or temporary failure)."""
         svc = _service(request)
-        async with svc.rt.sessions() as session:
-            notice = await session.get(NoticeRow, notice_id)
-            contact = await session.get(ContactRow, notice.dossier_id) if notice else None
-        if notice is None or contact is None or contact.receiving_agency != officer.agency:
-            raise HTTPException(404, f"no notice {notice_id} at agency {officer.agency}")
         try:
-            row = await svc.delivery.retry(notice_id)
+            row = await svc.log.retry(notice_id, officer.agency)
+        except NotAtAgency as exc:
+            raise HTTPException(404, f"no notice {notice_id} at agency {officer.agency}") from exc
         except IllegalTransitionError as exc:
             raise HTTPException(409, f"cannot retry a notice that is {exc.current.value}") from exc
         except RuntimeError as exc:

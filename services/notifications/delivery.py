@@ -8,24 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from libs.clock import Clock
 from libs.messaging import outbox_row
-from services.notifications.adapters import (
-    EmailSenderProtocol,
-    NotificationsConfig,
-    SmsSender,
-    make_email_sender,
-    make_sms_sender,
-)
+from services.notifications.adapters import NotificationsConfig, Senders
 from services.notifications.domain import (
     Channel,
     DeliveryResult,
@@ -35,59 +29,27 @@ from services.notifications.domain import (
     interrupted,
     is_stale,
     manual_retry,
-    permanent,
     record_result,
-    render,
     start_attempt,
     temporary,
 )
+from services.notifications.domain.outcomes import outcome_event
+from services.notifications.domain.records import Notice, Step, progress_of
+from services.notifications.group_commit import GroupCommit
 from services.notifications.metrics import NoticeMetrics
-from services.notifications.service import outcome_event
 from services.notifications.store import (
-    NOTICES,
-    Notice,
     NoticeRow,
-    Step,
     load_due,
     load_interrupted,
     load_notice,
-    progress_of,
+    notice_row,
     record_steps,
+    retry_queue,
+    steps_connection,
 )
 
 log = logging.getLogger(__name__)
 ST = NoticeStatus
-
-
-class Sendable(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def key(self) -> str: ...
-    @property
-    def context(self) -> dict[str, Any]: ...
-
-
-@dataclass
-class Senders:
-    email: EmailSenderProtocol
-    sms: SmsSender
-
-    @classmethod
-    def from_config(cls, config: NotificationsConfig) -> Senders:
-        return cls(make_email_sender(config.email), make_sms_sender(config.sms))
-
-    async def send(self, channel: str, to: str, row: Sendable) -> DeliveryResult:
-        try:
-            notice = render(row.kind, channel, row.context)
-        except Exception as exc:  # bad stored context or a template bug: retrying will not help
-            return permanent(f"cannot render the notice: {type(exc).__name__}: {exc}")
-        if channel == Channel.EMAIL:
-            return await self.email.send(to, notice, row.key)
-        return await self.sms.send(to, notice.text, row.key)
-
-    async def aclose(self) -> None:
-        await self.sms.aclose()
 
 
 @dataclass(frozen=True)
@@ -109,40 +71,6 @@ class Claimed:
 Counts = list[tuple[str, str, str]]  # (channel, kind, status) to count once committed
 
 
-class GroupCommit:
-    """Writes items submitted concurrently in as few transactions as possible: the first submitter starts a
-    writer; whatever is submitted while it writes goes into its next round. `record` returns once the
-    item's transaction committed, and raises if it failed."""
-
-    def __init__(self, write: Callable[[list[Step]], Awaitable[None]]) -> None:
-        self._write = write
-        self._queue: list[tuple[Step, asyncio.Future[None]]] = []
-        self._writer: asyncio.Task[None] | None = None
-
-    async def record(self, step: Step) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self._queue.append((step, done))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain())  # runs once the submitters now ready have queued
-        await done
-
-    async def _drain(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                await self._write([step for step, _ in batch])
-            except BaseException as exc:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
-                if not isinstance(exc, Exception):
-                    raise
-            else:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
-
-
 class Delivery:
     def __init__(
         self,
@@ -162,8 +90,6 @@ class Delivery:
         self._slots = asyncio.Semaphore(self.options.concurrency)
         self._records = GroupCommit(self._record_steps)
         self._last_sweep = self._last_gauge = 0.0
-        bind = getattr(sessions, "kw", {}).get("bind")
-        self._single_statement_writes = getattr(getattr(bind, "dialect", None), "name", None) == "postgresql"
 
     # -- the loop -----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -209,8 +135,7 @@ class Delivery:
         async with self.sessions() as session, session.begin():
             conn = await session.connection()
             counts, staged = await conn.run_sync(work)
-        for channel, kind, status in counts:
-            self.metrics.count(channel, kind, status)
+        self.metrics.count_all(counts)
         if staged:
             self.wake_relay()
 
@@ -279,20 +204,12 @@ class Delivery:
             log.exception("recording the result of notice %s failed", c.row.id)
 
     async def _record_steps(self, steps: list[Step]) -> None:
+        """Record send results with their outcome events: one statement on PostgreSQL, run without BEGIN /
+        COMMIT (it is atomic by itself); elsewhere in a transaction of its own."""
         now = self.clock.now()
-
-        def work(conn: Connection) -> tuple[Counts, bool]:
-            return self._write(conn, steps, now)[1:]
-
-        if not self._single_statement_writes:
-            await self._unit_of_work(work)
-            return
-        # PostgreSQL: the steps and their events are one statement, atomic by itself: no BEGIN / COMMIT
-        async with self.sessions() as session:
-            conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            counts, staged = await conn.run_sync(work)
-        for channel, kind, status in counts:
-            self.metrics.count(channel, kind, status)
+        async with self.sessions() as session, steps_connection(session) as conn:
+            _, counts, staged = await conn.run_sync(self._write, steps, now)
+        self.metrics.count_all(counts)
         if staged:
             self.wake_relay()
 
@@ -327,13 +244,8 @@ class Delivery:
         return found
 
     async def refresh_retry_queue(self) -> None:
-        query = (
-            select(NOTICES.c.channel, func.count())
-            .where(NOTICES.c.status == ST.TEMPORARY_FAILURE.value)
-            .group_by(NOTICES.c.channel)
-        )
         async with self.sessions() as session:
-            counts = {channel: n for channel, n in (await session.execute(query)).all()}
+            counts = await retry_queue(session)
         for channel in Channel:
             self.metrics.retry_queue.labels(channel.value).set(counts.get(channel.value, 0))
 
@@ -360,4 +272,4 @@ class Delivery:
             return None
         await self.deliver_batch(claimed)
         async with self.sessions() as session:
-            return await session.get(NoticeRow, notice_id)
+            return await notice_row(session, notice_id)

@@ -1,13 +1,22 @@
-"""Kafka handlers of notifications: every intake and processing event goes through NoticeBook, which keeps
-the dossier's contact and state and RECORDS the notices it calls for (sending is the delivery loop's job)."""
+"""The batch handler of notifications: every intake and processing event goes through the notice book, which
+keeps the dossier's contact and state and RECORDS the notices it calls for (sending is the delivery loop's
+job). Everything a batch writes is written here, before the consumer's transaction commits."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts import REGISTRY, Envelope, Event, topics
-from libs.runtime import Runtime
-from services.notifications.service import IGNORED, NoticeBook
+from libs.clock import Clock
+from libs.contracts import REGISTRY, Event, topics
+from libs.messaging import AfterCommit, BatchHandler, Delivered, outbox_row
+from services.notifications.domain.facts import IGNORED
+from services.notifications.metrics import NoticeMetrics
+from services.notifications.notices import NoticeBook
+from services.notifications.store import stage_outbox
 
 CONSUMED = (topics.INTAKE, topics.PROCESSING)
 
@@ -17,12 +26,23 @@ def handled_events() -> list[type[Event]]:
     return [cls for _, cls in sorted(REGISTRY.items()) if cls.topic in CONSUMED and cls not in IGNORED]
 
 
-def register(rt: Runtime, book: NoticeBook, group_id: str) -> None:
-    assert rt.consumer is not None
+def notice_handler(book: NoticeBook, outbox: Table, metrics: NoticeMetrics, clock: Clock) -> BatchHandler:
+    async def handle(session: AsyncSession, batch: list[Delivered[Any]]) -> AfterCommit:
+        now = clock.now()
+        # Read and check each event: one that cannot make its notice refuses the batch (the consumer then
+        # applies its events one at a time and dead-letters that one).
+        items = [book.read(d.event, d.envelope, now, origin) for origin, d in enumerate(batch)]
+        conn = await session.connection()
+        # Dossiers, held and stored notices loaded; planned in pure code; contacts, held notices, notices
+        # and steps written, a statement each.
+        outcome = await conn.run_sync(book.record, items)
+        # notice.failed of the notices recorded expired, each in the trace of the event that caused it.
+        rows = []
+        for origin, event in outcome.events:
+            with batch[origin].traced():
+                rows.append(outbox_row(event, now))
+        if rows:
+            await conn.run_sync(stage_outbox, outbox, rows)
+        return partial(metrics.count_all, outcome.counts)
 
-    async def on_event(session: AsyncSession, event: Event, env: Envelope) -> None:
-        await book.apply(session, event, env, rt.clock.now())
-
-    for event_class in handled_events():
-        rt.consumer.on(event_class)(on_event)
-    rt.consumer.subscribe(list(CONSUMED), group_id=group_id)
+    return handle

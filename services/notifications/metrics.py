@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -26,3 +28,8 @@ class NoticeMetrics:
 
     def count(self, channel: str, kind: str, status: str) -> None:
         self.notices.labels(channel, kind, status).inc()
+
+    def count_all(self, samples: Iterable[tuple[str, str, str]]) -> None:
+        """(channel, kind, status) samples of a unit of work, counted once it committed."""
+        for channel, kind, status in samples:
+            self.notices.labels(channel, kind, status).inc()

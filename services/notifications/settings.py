@@ -2,7 +2,8 @@
 
 The YAML file (deploy/config/notifications.yaml, or CONFIG_FILE) holds the policy, retry schedule and
 channel settings; the variables below override the deployment-specific parts of it. Secrets:
-ONESTOP_NOTIFICATIONS_SMTP_PASSWORD and ONESTOP_NOTIFICATIONS_SMS_TOKEN (read by the config loader)."""
+ONESTOP_NOTIFICATIONS_SMTP_PASSWORD and ONESTOP_NOTIFICATIONS_SMS_TOKEN (read by the config loader). The consumer
+group, like every service's, is ONESTOP_NOTIFICATIONS_CONSUMER_GROUP (default onestop-notifications)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ class NotificationsSettings(ServiceSettings):
 
     port: int = 8003
     config_file: Path | None = None  # default: <ONESTOP_CONFIG_DIR>/notifications.yaml
-    group_id: str = "onestop-notifications"  # Kafka consumer group
 
     # Channels (override the YAML file)
     email_provider: Literal["smtp", "log"] | None = None

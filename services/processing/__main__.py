@@ -1,5 +1,6 @@
 """`python -m services.processing`"""
 
 from libs.runtime.main import serve
+from services.processing.app import NAME, Settings, create_app
 
-serve("services.processing.app", "processing")
+serve(NAME, Settings(), create_app)

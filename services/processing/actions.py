@@ -21,6 +21,9 @@ class _Action(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     domain: ClassVar[str]  # the action name `can_act` knows
+    # The case `version` the officer's page showed. Given, a change another officer made since is refused
+    # (409, naming it); changes by the system's own writers (sweep, consumers) are not the officer's concern.
+    seen_version: int | None = Field(default=None, ge=1)
 
     @abstractmethod
     def run(self, case: Case, actor: str, now: datetime) -> list[CaseEvent]:

@@ -13,17 +13,17 @@ from pydantic import AwareDatetime
 from libs.auth import Officer
 from libs.auth.fastapi import require
 from services.processing.actions import Action, _Action
+from services.processing.cases import ActionForbidden, CaseNotFound, Cases, ChangedByAnotherOfficer
 from services.processing.domain import CaseState, DomainError
-from services.processing.service import ActionForbidden, CaseNotFound, Workflow
 from services.processing.store import ConcurrentUpdate
 
 OFFICER = require("specialist", "department_head", "desk_officer", "admin")
 CurrentOfficer = Annotated[Officer, Depends(OFFICER)]
 
 
-def _workflow(request: Request) -> Workflow:
-    workflow: Workflow = request.app.state.workflow
-    return workflow
+def _cases(request: Request) -> Cases:
+    cases: Cases = request.app.state.cases
+    return cases
 
 
 def _state(value: str) -> int:
@@ -51,7 +51,7 @@ def router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         if agency is not None and agency != officer.agency:
             raise HTTPException(403, f"officers of {officer.agency} see only their own agency's cases")
-        return await _workflow(request).search(
+        return await _cases(request).search(
             officer.agency, states=[_state(s) for s in state or []], due_before=due_before, held_only=held,
             limit=limit, offset=offset,
         )
@@ -59,24 +59,32 @@ def router() -> APIRouter:
     @r.get("/cases/{code}")
     async def get_case(request: Request, officer: CurrentOfficer, code: str) -> dict[str, Any]:
         try:
-            return await _workflow(request).view(code, officer.agency)
+            return await _cases(request).view(code, officer.agency)
         except CaseNotFound as exc:
             raise HTTPException(404, f"no case with code {code}") from exc
 
-    @r.post("/cases/{code}/actions")
+    @r.post("/cases/{code}/actions", responses={
+        403: {"description": "the officer's agency or roles may not take this action"},
+        404: {"description": "no such case in the officer's reach"},
+        409: {"description": "another officer changed the case after `seen_version`: what, by which role and "
+                             "agency; reload and decide again"},
+        422: {"description": "the action is malformed, or the case as it is now does not allow it (the reason)"},
+    })
     async def act(
         request: Request, officer: CurrentOfficer, code: str, action: Annotated[Action, Body()]
     ) -> dict[str, Any]:
         body: _Action = action
         try:
-            return await _workflow(request).act(code, officer, body)
+            return await _cases(request).act(code, officer, body)
         except CaseNotFound as exc:
             raise HTTPException(404, f"no case with code {code}") from exc
         except ActionForbidden as exc:
             raise HTTPException(403, str(exc)) from exc
-        except DomainError as exc:
-            raise HTTPException(409, exc.reason) from exc
-        except ConcurrentUpdate as exc:
+        except DomainError as exc:  # the case as it is now does not allow it: the domain's own reason
+            raise HTTPException(422, exc.reason) from exc
+        except ChangedByAnotherOfficer as exc:
+            raise HTTPException(409, str(exc)) from exc
+        except ConcurrentUpdate as exc:  # background writes outran every re-decision (cases.ATTEMPTS)
             raise HTTPException(409, str(exc)) from exc
 
     return r

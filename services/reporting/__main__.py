@@ -1,5 +1,6 @@
 """`python -m services.reporting`"""
 
 from libs.runtime.main import serve
+from services.reporting.app import NAME, Settings, create_app
 
-serve("services.reporting.app", "reporting")
+serve(NAME, Settings(), create_app)

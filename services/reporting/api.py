@@ -17,7 +17,7 @@ from libs.auth.fastapi import require
 from libs.catalogue import Catalogue, NotInCatalogueError
 from libs.runtime import Runtime
 from services.reporting.exports import form06_csv, form06_json, form06_xlsx
-from services.reporting.queries import Period, Reports, rates_json
+from services.reporting.reports import Period, Reports, rates_json
 
 Viewer = Annotated[Officer, Depends(require("report_viewer"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -4,8 +4,9 @@ Agency label = the competent agency (cơ quan có thẩm quyền), the one answe
 own dossiers carry the ward, forwarded ones the city department that settles them.
 
 `onestop_dossiers_resolved_total{agency,timeliness}` counts endings applied by THIS process's live
-consumer, after the commit. A rebuild replays history in its own process and does not touch it: the
-counter is a rate signal (Prometheus `increase()` absorbs restarts); Form 06 is the record.
+consumer, after the commit (the batch handler returns `count` to run then). A rebuild replays history in
+its own process and does not touch it: the counter is a rate signal (Prometheus `increase()` absorbs
+restarts); Form 06 is the record.
 """
 
 from __future__ import annotations
@@ -14,20 +15,19 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.calendar import WorkCalendar
 from libs.clock import Clock
 from libs.observability import Children
 from services.reporting.domain import CountingRules, Judge
-from services.reporting.projection import Baked, FactState
-from services.reporting.service import baked_of, ensure_live
-from services.reporting.store import generation_tables
+from services.reporting.domain.projection import Baked
+from services.reporting.domain.state import FactState
+from services.reporting.store.queries import gauge_rows
 
 log = logging.getLogger(__name__)
 ON_TIME_WINDOW_DAYS = 30
@@ -67,19 +67,7 @@ class BusinessMetrics:
     async def refresh(self, engine: AsyncEngine, now: datetime) -> None:
         baked = Baked(self.rules.timezone, self.rules.judge_to_minute)
         async with engine.begin() as conn:
-            generation = await conn.run_sync(ensure_live, baked)
-            t = generation_tables(generation)
-            gen_baked = await conn.run_sync(baked_of, generation)
-            f = t.facts
-            pending = (await conn.execute(select(
-                f.c.competent_agency, f.c.case_state, f.c.appointment_at, f.c.waiting_supplement_since)
-                .where(f.c.reportable, f.c.resolved_at.is_(None), f.c.received_at <= now))).all()
-            first_day = gen_baked.day(now) - timedelta(days=ON_TIME_WINDOW_DAYS - 1)
-            r = t.resolved_daily
-            settled = (await conn.execute(
-                select(r.c.competent_agency, r.c.outcome_class, r.c.timeliness, func.sum(r.c["count"]))
-                .where(r.c.day >= first_day).group_by(r.c.competent_agency, r.c.outcome_class, r.c.timeliness)
-            )).all()
+            pending, settled = await conn.run_sync(gauge_rows, baked, now, ON_TIME_WINDOW_DAYS)
         self._publish(pending, settled, now)
 
     def _publish(self, pending: Sequence[Any], settled: Sequence[Any], now: datetime) -> None:

@@ -5,7 +5,7 @@
 1. A new generation of tables (`rm<N+1>_…`) is created empty, secondary indexes postponed.
 2. Every partition of the topics it folds (intake, processing) is assigned (no consumer group, nothing
    committed) and read from the beginning to the end offsets captured at the start, in batches: decode,
-   fold into fact rows in memory (the live consumer's own fold, `service.apply_events`), write rows and
+   fold into fact rows in memory (the live consumer's own fold, `readmodel.apply_events`), write rows and
    rollup deltas in one transaction per batch. Then the indexes are built.
 3. Catch-up and swap: read to the current end offsets, then in ONE transaction lock the pointer row,
    check that every event the live consumer applied since step 2 began is in the new generation, and
@@ -42,22 +42,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.contracts import ContractError, decode, read_envelope
 from libs.db import make_engine, upgrade
 from libs.settings import CommonSettings
-from services.reporting.projection import CONSUMED, Baked, handled_events
-from services.reporting.service import (
-    Item,
+from services.reporting.domain.projection import CONSUMED, Baked, Item, handled_events
+from services.reporting.readmodel import apply_events
+from services.reporting.settings import ReportingSettings
+from services.reporting.store.generations import (
     NotCaughtUp,
-    apply_events,
     drop_generations,
     set_status,
     stale_generations,
     start_generation,
     swap,
 )
-from services.reporting.settings import ReportingSettings
-from services.reporting.store import GenerationTables
+from services.reporting.store.tables import GenerationTables
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent / "migrations"  # the same as app.MIGRATIONS
 HANDLED = frozenset(handled_events())
 
 

@@ -12,7 +12,7 @@ class ReportingSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ONESTOP_REPORTING_", extra="ignore")
 
     port: int = 8004
-    # Counting rules (quy ước đếm, DOMAIN.md marks them unconfirmed): see services/reporting/domain/rules.py.
+    # Counting rules (quy ước đếm, docs/domain.md marks them unconfirmed): see services/reporting/domain/rules.py.
     # `judge_to_minute` and `timezone` are baked into the daily rollups: change them, then rebuild.
     attribute_to: Literal["receiving", "competent", "either"] = "either"
     withdrawn_stopped_on_time: bool = True

@@ -86,7 +86,7 @@ async def test_kill9_mid_burst_loses_nothing_and_sends_nothing_twice(chaos: Chao
     await f.commit_at_end(chaos.kafka, group)
     with SmtpTestServer() as smtp, SlowGateway() as gateway:
         overrides = {
-            "ONESTOP_NOTIFICATIONS_GROUP_ID": group,
+            "ONESTOP_NOTIFICATIONS_CONSUMER_GROUP": group,
             "ONESTOP_NOTIFICATIONS_EMAIL_PROVIDER": "smtp",
             "ONESTOP_NOTIFICATIONS_SMTP_HOST": smtp.host,
             "ONESTOP_NOTIFICATIONS_SMTP_PORT": str(smtp.port),

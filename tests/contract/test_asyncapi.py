@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from libs.runtime import asyncapi
+from onestop import asyncapi
 
 
 @pytest.mark.parametrize("service", asyncapi.SERVICES)

@@ -65,7 +65,7 @@ async def channels(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> As
     await f.commit_at_end(stack.kafka, group)
     with SmtpTestServer() as smtp, SmsGatewayServer() as gateway:
         overrides = {
-            "ONESTOP_NOTIFICATIONS_GROUP_ID": group,
+            "ONESTOP_NOTIFICATIONS_CONSUMER_GROUP": group,
             "ONESTOP_NOTIFICATIONS_CONFIG_FILE": str(path),
             "ONESTOP_NOTIFICATIONS_EMAIL_PROVIDER": "smtp",
             "ONESTOP_NOTIFICATIONS_SMTP_HOST": smtp.host,

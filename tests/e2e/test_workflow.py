@@ -253,7 +253,7 @@ async def test_extension_only_early_and_only_once(client: httpx.AsyncClient, sta
     assert extended["extended"] and datetime.fromisoformat(extended["appointment_at"]) == new_due
     r = await act(client, stack, early["code"], CITY_HEAD, "extend-deadline", reason="Lần nữa",
                   new_due=(new_due + timedelta(days=3)).isoformat())
-    assert r.status_code == 409 and "already extended once" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "already extended once" in r.json()["detail"], r.text
     assert (await case(client, stack, early["code"]))["version"] == extended["version"]
 
     # Asked later than 1 working day before the appointment: refused, and nothing changes.
@@ -263,7 +263,7 @@ async def test_extension_only_early_and_only_once(client: httpx.AsyncClient, sta
     await stack.clock(set_to=(latest + timedelta(minutes=30)).isoformat())
     r = await act(client, stack, late["code"], CITY_HEAD, "extend-deadline", reason="Chờ xác minh thực địa",
                   new_due=(due + timedelta(days=3)).isoformat())
-    assert r.status_code == 409 and "at least 1 working day before" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "at least 1 working day before" in r.json()["detail"], r.text
     after = await case(client, stack, late["code"])  # (the sweep may have said "due soon" meanwhile)
     assert (after["appointment_at"], after["extended"]) == (view["appointment_at"], False)
     assert "case.deadline_extended" not in [h["type"] for h in after["history"]]
@@ -303,13 +303,14 @@ async def test_each_refusal_kind_and_nothing_half_written(client: httpx.AsyncCli
                       new_due="2030-01-01T08:00:00")).status_code == 422  # no time zone
     assert (await act(client, stack, code, WARD_DESK, "fly-away")).status_code == 422
 
-    # 409: illegal transitions (the role and agency may act, the state does not allow it).
+    # 422 with the domain's reason: the role and agency may act, the case as it is does not allow it (409 is
+    # kept for another officer's change since the version the action was decided on: test_processing_conflicts).
     r = await act(client, stack, code, WARD_DESK, "payment-received")
-    assert r.status_code == 409 and "cannot record a payment" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "cannot record a payment" in r.json()["detail"], r.text
     r = await act(client, stack, code, WARD_DESK, "approve")
-    assert r.status_code == 409 and "cannot approve" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "cannot approve" in r.json()["detail"], r.text
     r = await act(client, stack, code, WARD_DESK, "acknowledge")
-    assert r.status_code == 409 and "no hand-over" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "no hand-over" in r.json()["detail"], r.text
 
     after = await case(client, stack, code)
     assert after == before, "a refused action changed the case"
@@ -317,7 +318,7 @@ async def test_each_refusal_kind_and_nothing_half_written(client: httpx.AsyncCli
     stopped = await ok(client, stack, code, WARD_DESK, "stop", reason="Người nộp không bổ sung")
     assert stopped["state"] == 8 and stopped["version"] == before["version"] + 1
     r = await act(client, stack, code, WARD_DESK, "transfer")
-    assert r.status_code == 409 and "stopped" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "stopped" in r.json()["detail"], r.text
     assert await case(client, stack, code) == stopped
 
 
@@ -328,7 +329,7 @@ async def test_withdrawal_at_the_desk_closes_the_case(client: httpx.AsyncClient,
     view = await eventually(lambda: in_state(client, stack, dossier["code"], 7), timeout=15)
     assert view["closed_at"] and view["history"][-1]["type"] == "case.withdrawn"
     r = await act(client, stack, dossier["code"], CITY_HEAD, "acknowledge")
-    assert r.status_code == 409 and "withdrawn" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "withdrawn" in r.json()["detail"], r.text
 
 
 async def overdue_records(stack: Stack, dossier_id: str, at_least: int = 1) -> list[Any]:

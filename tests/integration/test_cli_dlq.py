@@ -13,10 +13,10 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from typer.testing import CliRunner
 
-from libs.cli import app
 from libs.contracts import topics
 from libs.messaging.broker import ensure_topics
 from libs.messaging.dlq import dead_letter_headers
+from onestop.cli import app
 from tests.support.kafka import find_records, headers_of, publish_raw
 
 pytestmark = pytest.mark.infra

@@ -26,7 +26,10 @@ SERVICE_METRICS = frozenset({
     "onestop_events_applied_total",
     "onestop_events_skipped_total",
     "onestop_dlq_messages_total",
+    "onestop_dlq_publish_failures_total",
     "onestop_consumer_lag_messages",
+    "onestop_http_shed_total",
+    "onestop_http_in_flight",
 })
 MIDDLEWARE_METRICS = frozenset({
     "faststream_received_messages_total",

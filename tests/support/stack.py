@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 
 from libs.contracts import topics
+from onestop.registry import NAMES
 from tests.support.kafka import start_groups_at_end
 from tests.support.processes import wait_http_ok
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "processing", "notifications", "reporting")
+SERVICES = NAMES
 CONSUMES: dict[str, tuple[str, ...]] = {
     "intake": (topics.PROCESSING,), "processing": (topics.INTAKE,),
     "notifications": (topics.INTAKE, topics.PROCESSING), "reporting": (topics.INTAKE, topics.PROCESSING),
@@ -62,7 +63,6 @@ class Stack:
             f"{prefix}PORT": str(self.port(service)),
             f"{prefix}DATABASE_URL": self.db_urls[service],
             f"{prefix}CONSUMER_GROUP": self.group(service),
-            **({"ONESTOP_NOTIFICATIONS_GROUP_ID": self.group(service)} if service == "notifications" else {}),
             **self.extra_env,
             **(overrides or {}),
         }

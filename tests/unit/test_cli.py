@@ -9,8 +9,8 @@ import jwt
 import pytest
 from typer.testing import CliRunner
 
-from libs.cli import app
 from libs.settings import REPO_ROOT, CommonSettings
+from onestop.cli import app
 
 runner = CliRunner()
 CONFIG = REPO_ROOT / "deploy" / "config"

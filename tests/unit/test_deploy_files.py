@@ -20,13 +20,16 @@ from pydantic_settings import BaseSettings
 
 from libs.contracts import topics
 from libs.settings import CommonSettings
+from onestop.registry import NAMES
+from onestop.registry import service as registered
+from services.notifications.adapters import config as secrets
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
 COMPOSE = DEPLOY / "compose" / "compose.yaml"
 K8S = DEPLOY / "k8s"
-SERVICES = ("intake", "processing", "notifications", "reporting")
+SERVICES = NAMES
 TOPIC_TOKEN = re.compile(r"\bonestop\.(?:dlq\.[a-z]+|[a-z]+\.v\d+)\b")
 
 
@@ -34,7 +37,7 @@ TOPIC_TOKEN = re.compile(r"\bonestop\.(?:dlq\.[a-z]+|[a-z]+\.v\d+)\b")
 
 
 def settings_class(service: str) -> type[BaseSettings]:
-    cls: type[BaseSettings] = importlib.import_module(f"services.{service}.app").Settings
+    cls: type[BaseSettings] = registered(service).app.Settings
     return cls
 
 
@@ -49,10 +52,9 @@ def known_env() -> dict[str, str | None]:
     known: dict[str, str | None] = {name: None for name in env_names(CommonSettings)}
     for service in SERVICES:
         known |= {name: service for name in env_names(settings_class(service))}
-    from libs.cli import app
+    from onestop.cli import app
 
     known |= {e: None for e in cli_envvars(app)}
-    secrets = importlib.import_module("services.notifications.adapters.config")
     known |= {getattr(secrets, n): "notifications" for n in dir(secrets) if n.endswith("_ENV")}
     return known
 
@@ -249,7 +251,7 @@ def test_deployments_run_each_service_as_in_the_code() -> None:
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env[f"ONESTOP_{service.upper()}_PORT"] == str(port_of(service))
         [migrate] = pod["initContainers"]
-        assert check_module_command(migrate["command"], "k8s migrate") == "libs.cli"
+        assert check_module_command(migrate["command"], "k8s migrate") == "onestop.cli"
         assert migrate["command"][3:] == ["db", "upgrade", service]
         check_env([e["name"] for e in migrate["env"]], None, f"k8s {service} migrate")
     services = {d["metadata"]["name"]: d["spec"]["ports"] for d in of_kind("Service")}

@@ -64,6 +64,11 @@ class CaseUpdate:
     electronic: bool | None = None  # result_ready: the result is electronic
 
 
+def kind_of(ce_type: str) -> str:
+    """`vn.onestop.case.transferred.v1` → `case.transferred`."""
+    return ce_type.removeprefix("vn.onestop.").rsplit(".v", 1)[0]
+
+
 def follow(d: DeskDossier, update: CaseUpdate) -> bool:
     """Apply a workflow event; returns whether the state changed. A closed dossier stays closed."""
     if d.state.closed or update.kind in SIGNALS:

@@ -1,6 +1,6 @@
 """Alembic environment of the intake service (shared body in libs.db.alembic_env)."""
 
 from libs.db.alembic_env import run
-from services.intake.store import metadata
+from services.intake.store.tables import metadata
 
 run(metadata, "intake")

@@ -15,6 +15,7 @@ from services.notifications.adapters.email import (
     make_email_sender,
 )
 from services.notifications.adapters.phone import mask_phone, normalise_mobile
+from services.notifications.adapters.senders import Sendable, Senders
 from services.notifications.adapters.sms import (
     ConsoleSms,
     HttpSmsGateway,
@@ -32,6 +33,8 @@ __all__ = [
     "HttpSmsSettings",
     "LogEmail",
     "NotificationsConfig",
+    "Sendable",
+    "Senders",
     "SmsSender",
     "SmsSettings",
     "SmtpSettings",

@@ -1,6 +1,10 @@
 """Notifications domain (miền thông báo): pure rules, no I/O.
 
-What the service layer calls:
+Planning (imported from their modules): `facts.facts_of(event)` — what an event means for notices;
+`planning.plan_batch` / `settle_batch` — the notices a consumer batch records, over the rows it read;
+`outcomes.outcome_event` — notice.delivered / notice.failed; `records` — the rows as plain values.
+
+What the use cases call from here:
 - `NotificationPolicy.enabled(kind, channel)` — is this notice switched on?
 - `render(kind, channel, ctx)` / `sample_context(kind)` — the text to send, or a preview.
 - `notice_key(dossier_id, event_id, channel)`, `message_id(key, domain)` — idempotency.

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class NoticeKind(StrEnum):
-    """Which citizen-facing event a notice tells about (DOMAIN.md §1.2, §6.1)."""
+    """Which citizen-facing event a notice tells about (docs/domain.md §1.2, §6.1)."""
 
     RECEIVED = "received"  # tiếp nhận hồ sơ, hẹn trả kết quả (Form 01)
     REFUSED = "refused"  # từ chối tiếp nhận (Form 03)

@@ -8,7 +8,7 @@ from services.notifications.domain.kinds import NoticeKind
 
 
 class DossierState(StrEnum):
-    """Dossier states as notifications understands them (DOMAIN.md §1.5, DVCQG codes in comments)."""
+    """Dossier states as notifications understands them (docs/domain.md §1.5, DVCQG codes in comments)."""
 
     SUBMITTED = "submitted"  # 1 mới đăng ký
     RECEIVED = "received"  # 2 được tiếp nhận

@@ -1,6 +1,6 @@
 """Counting rules (quy ước đếm) for Form 06 and the indicators.
 
-DOMAIN.md marks several conventions as unconfirmed; each is a flag here with the default we chose.
+docs/domain.md marks several conventions as unconfirmed; each is a flag here with the default we chose.
 """
 
 from __future__ import annotations

@@ -6,27 +6,24 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from prometheus_client import Counter
 from sqlalchemy import select
 
 from libs.auth import Officer
-from libs.calendar import load_calendar
-from libs.catalogue import load_catalogue
-from libs.contracts import Envelope
 from libs.contracts.processing import CaseEvent, ResultReady, StepCompleted
 from libs.db import upgrade
 from libs.runtime import Runtime, build_runtime
 from libs.settings import CommonSettings
-from services.intake.app import Settings
+from services.intake.app import MIGRATIONS, Settings
+from services.intake.desk import Desk, NotFound
 from services.intake.domain.desk import IllegalMove
+from services.intake.following import on_case_events
 from services.intake.schemas import DossierIn
-from services.intake.service import Desk, NotFound, follow_case
-from services.intake.store import DossierHistoryRow, DossierRow, metadata
+from services.intake.store.tables import DossierHistoryRow, DossierRow
 from tests.conftest import NewDatabase
-from tests.integration.intake.test_desk_on_sqlite import follows_a_batch
+from tests.integration.intake.test_desk_on_sqlite import delivered, follows_a_batch, new_desk
 
 pytestmark = pytest.mark.infra
 WARD = "000.00.21.H55"
@@ -38,13 +35,11 @@ STRANGER = Officer(sub="can-bo-9", name="Lê Văn Nam", roles=frozenset({"desk_o
 async def desk(new_database: NewDatabase, kafka_bootstrap: str) -> AsyncIterator[Desk]:
     url = await new_database("intake_desk")
     rt: Runtime = build_runtime(
-        "intake", Settings(database_url=url), metadata, Path("services/intake/migrations"),
-        produces="onestop.intake.v1", consumes=["onestop.processing.v1"],
-        common=CommonSettings(kafka_bootstrap=kafka_bootstrap),
+        "intake", Settings(database_url=url), MIGRATIONS, common=CommonSettings(kafka_bootstrap=kafka_bootstrap),
     )
     await upgrade(rt.engine, rt.migrations)
     counter = Counter("t_desk_received", "test", ["service", "agency", "procedure", "channel"], registry=rt.registry)
-    yield Desk(rt, load_catalogue(), load_calendar(), counter)
+    yield new_desk(rt, counter)
     await rt.engine.dispose()
 
 
@@ -56,9 +51,8 @@ def body() -> DossierIn:
 
 
 async def outbox_types(desk: Desk, dossier_id: uuid.UUID) -> list[str]:
-    assert desk.rt.outbox is not None
-    t = desk.rt.outbox
-    async with desk.rt.sessions() as session:
+    t = desk.outbox.table
+    async with desk.sessions() as session:
         rows = (await session.execute(select(t.c.event_type).where(t.c.key == str(dossier_id)).order_by(t.c.id)))
         return [r[0] for r in rows]
 
@@ -95,14 +89,13 @@ async def test_parallel_ratings_give_one_rating(desk: Desk) -> None:
 
 
 async def apply(desk: Desk, event: CaseEvent) -> None:
-    envelope = Envelope.for_event(event, event.at)
-    async with desk.rt.sessions() as session, session.begin():
-        await follow_case(session, event, envelope)
+    async with desk.sessions() as session, session.begin():
+        await on_case_events(session, [delivered(event)])
 
 
 async def test_following_processing_keeps_state_and_the_slip_rows(desk: Desk) -> None:
     row, _ = await desk.receive(body(), WARD, None, OFFICER)
-    now = desk.rt.clock.now()
+    now = desk.clock.now()
     await apply(desk, StepCompleted(
         dossier_id=row.id, code=row.code, actor="can-bo-1", agency=WARD, at=now, state=4, step_code="receive",
         step_name="Tiếp nhận", handover=True, receiver="chuyen-vien-2", receiver_agency=WARD, timeliness="on_time"))
@@ -112,7 +105,7 @@ async def test_following_processing_keeps_state_and_the_slip_rows(desk: Desk) ->
     await desk.hand_over(row.code, OFFICER, "in_person")
     await apply(desk, StepCompleted(  # a late workflow event does not reopen a returned dossier
         dossier_id=row.id, code=row.code, actor="x", agency=WARD, at=now + timedelta(hours=3), state=4))
-    async with desk.rt.sessions() as session:
+    async with desk.sessions() as session:
         stored = await session.get(DossierRow, row.id)
         query = select(DossierHistoryRow).where(DossierHistoryRow.dossier_id == row.id)  # type: ignore[arg-type]
         history = (await session.execute(query)).scalars().all()

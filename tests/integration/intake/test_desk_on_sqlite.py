@@ -15,14 +15,16 @@ from sqlalchemy import func, select
 from libs.auth import Officer
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
-from libs.contracts import Envelope
+from libs.contracts import Envelope, topics
 from libs.contracts.processing import CaseEvent, DueSoon, ResultReady, StepCompleted
 from libs.db import upgrade
+from libs.messaging import Delivered
 from libs.runtime import Runtime, build_runtime
-from services.intake.app import Settings
+from services.intake.app import MIGRATIONS, Settings
+from services.intake.desk import Desk, IdempotencyConflict
+from services.intake.handlers import on_processing_batch
 from services.intake.schemas import DossierIn
-from services.intake.service import Desk, IdempotencyConflict, follow_case
-from services.intake.store import DossierHistoryRow, DossierRow, metadata
+from services.intake.store.tables import OUTBOX, DossierHistoryRow, DossierRow
 
 WARD = "000.00.21.H55"
 OFFICER = Officer(sub="can-bo-1", name="Trần Thị Hoa", roles=frozenset({"desk_officer"}), agency=WARD)
@@ -31,13 +33,25 @@ OFFICER = Officer(sub="can-bo-1", name="Trần Thị Hoa", roles=frozenset({"des
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     rt: Runtime = build_runtime(
-        "intake", Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"), metadata,
-        Path("services/intake/migrations"), produces="onestop.intake.v1", consumes=["onestop.processing.v1"],
+        "intake", Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'intake.db'}"), MIGRATIONS,
     )
     await upgrade(rt.engine, rt.migrations)
     counter = Counter("t_sqlite_received", "test", ["service", "agency", "procedure", "channel"], registry=rt.registry)
-    yield Desk(rt, load_catalogue(), load_calendar(), counter)
+    yield new_desk(rt, counter)
     await rt.engine.dispose()
+
+
+def new_desk(rt: Runtime, counter: Counter) -> Desk:
+    """The desk as app.py wires it (the runtime is not started: the relay never runs)."""
+    return Desk(
+        engine=rt.engine, sessions=rt.sessions, clock=rt.clock, outbox=rt.producing(topics.INTAKE, OUTBOX),
+        catalogue=load_catalogue(), calendar=load_calendar(), received_total=counter,
+    )
+
+
+def delivered(event: CaseEvent) -> Delivered[CaseEvent]:
+    """One event as the consumer hands it to the batch handler (no Kafka record, no span)."""
+    return Delivered(event, Envelope.for_event(event, event.at), record=None, headers={})
 
 
 def body(name: str = "Nguyễn Thị Lan") -> DossierIn:
@@ -56,9 +70,8 @@ async def test_receipts_refusals_and_replays_share_one_gap_free_sequence(desk: D
     assert [c.rsplit("-", 1)[1] for c in (first.code, refused.code, third.code)] == ["0001", "0002", "0003"]
     with pytest.raises(IdempotencyConflict):
         await desk.receive(body("Người khác"), WARD, "key-1", OFFICER)
-    assert desk.rt.outbox is not None
-    t = desk.rt.outbox
-    async with desk.rt.sessions() as session:
+    t = desk.outbox.table
+    async with desk.sessions() as session:
         outbox = (await session.execute(select(t.c.headers, t.c.payload, t.c.key).order_by(t.c.id))).all()
         history = (await session.execute(select(DossierHistoryRow).order_by(DossierHistoryRow.id))).scalars().all()  # type: ignore[arg-type]
         stored = await session.get(DossierRow, first.id)
@@ -77,7 +90,7 @@ async def follows_a_batch(desk: Desk) -> None:
     """Events of two dossiers (one twice, one a mere warning) and of an unknown one, in one transaction."""
     a, _ = await desk.receive(body(), WARD, None, OFFICER)
     b, _ = await desk.receive(body(), WARD, None, OFFICER)
-    now = desk.rt.clock.now()
+    now = desk.clock.now()
     events: list[CaseEvent] = [
         StepCompleted(dossier_id=a.id, code=a.code, actor="x", agency=WARD, at=now, state=4, step_name="Thẩm định",
                       handover=True, receiver="chuyen-vien-2", receiver_agency=WARD),
@@ -89,10 +102,9 @@ async def follows_a_batch(desk: Desk) -> None:
         StepCompleted(dossier_id=uuid.uuid4(), code="000.00.21.H55-260101-9999", actor="x", agency=WARD, at=now,
                       state=4),
     ]
-    async with desk.rt.sessions() as session, session.begin():
-        for event in events:
-            await follow_case(session, event, Envelope.for_event(event, event.at))
-    async with desk.rt.sessions() as session:
+    async with desk.sessions() as session, session.begin():
+        assert await on_processing_batch(session, [delivered(event) for event in events]) is None  # the handler
+    async with desk.sessions() as session:
         sa, sb = await session.get(DossierRow, a.id), await session.get(DossierRow, b.id)
         h = DossierHistoryRow.__table__  # type: ignore[attr-defined]
         count = select(func.count()).select_from(h).where(

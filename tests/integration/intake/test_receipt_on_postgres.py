@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from prometheus_client import Counter
 from sqlalchemy import func, select
 
-from libs.calendar import load_calendar
-from libs.catalogue import load_catalogue
 from libs.db import upgrade
 from libs.runtime import Runtime, build_runtime
 from libs.settings import CommonSettings
-from services.intake.app import Settings
+from services.intake.app import MIGRATIONS, Settings
+from services.intake.desk import Desk
 from services.intake.schemas import DossierIn
-from services.intake.service import Desk
-from services.intake.store import metadata
 from tests.conftest import NewDatabase
+from tests.integration.intake.test_desk_on_sqlite import new_desk
 
 pytestmark = pytest.mark.infra
 WARD = "000.00.12.H55"
@@ -30,12 +27,11 @@ WARD = "000.00.12.H55"
 async def desk(new_database: NewDatabase, kafka_bootstrap: str) -> AsyncIterator[Desk]:
     url = await new_database("intake_seq")
     rt: Runtime = build_runtime(
-        "intake", Settings(database_url=url), metadata, Path("services/intake/migrations"),
-        produces="onestop.intake.v1", common=CommonSettings(kafka_bootstrap=kafka_bootstrap),
+        "intake", Settings(database_url=url), MIGRATIONS, common=CommonSettings(kafka_bootstrap=kafka_bootstrap),
     )
     await upgrade(rt.engine, rt.migrations)
     counter = Counter("t_received", "test", ["service", "agency", "procedure", "channel"], registry=rt.registry)
-    yield Desk(rt, load_catalogue(), load_calendar(), counter)
+    yield new_desk(rt, counter)
     await rt.engine.dispose()
 
 
@@ -52,9 +48,8 @@ async def test_parallel_receipts_get_gap_free_codes(desk: Desk) -> None:
     assert len(codes) == 40
     assert all(re.fullmatch(rf"{re.escape(WARD)}-\d{{6}}-\d{{4}}", c) for c in codes)
     assert sorted(int(c.rsplit("-", 1)[1]) for c in codes) == list(range(1, 41))
-    assert desk.rt.outbox is not None
-    async with desk.rt.sessions() as session:
-        staged = (await session.execute(select(func.count()).select_from(desk.rt.outbox))).scalar_one()
+    async with desk.sessions() as session:
+        staged = (await session.execute(select(func.count()).select_from(desk.outbox.table))).scalar_one()
     assert staged == 40
 
 

@@ -16,7 +16,8 @@ from sqlalchemy.exc import OperationalError
 
 from libs.contracts import Envelope, Event, encode
 from libs.db import make_session_factory
-from libs.messaging import EventConsumer, ensure_topics, inbox_table
+from libs.messaging import AfterCommit, Delivered, EventConsumer, ensure_topics, inbox_table
+from libs.messaging import consumer as consumer_module
 from libs.observability import PipelineMetrics
 from tests.conftest import KAFKA, unique
 from tests.integration.messaging.conftest import engine_with
@@ -62,21 +63,27 @@ async def consumer(database_url: str, connected_broker: Any, kafka_bootstrap: st
     c = EventConsumer(service="test", broker=broker, sessions=sessions, inbox=inbox,
                       metrics=PipelineMetrics("test", registry), dlq_topic=dlq)
     flaky = Flaky(0)
+    seen: list[list[str]] = []  # the codes of each batch the handler was given
+    committed: list[list[str]] = []  # the same, once that batch's transaction had committed
 
-    @c.on(Probe)
-    async def apply(session: Any, event: Probe, env: Envelope) -> None:
-        flaky.hit()
-        if event.action == "refuse":
-            raise ValueError("the domain refuses this one")
-        if event.action == "refuse_at_commit":  # batch work left to a before-commit hook fails there
+    async def apply(session: Any, batch: list[Delivered[Probe]]) -> AfterCommit:
+        codes = [item.event.code for item in batch]
+        seen.append(codes)
+        for item in batch:
+            flaky.hit()
+            if item.event.action == "refuse":
+                raise ValueError("the domain refuses this one")
+            if item.event.action == "refuse_at_commit":  # stands for a constraint the database checks at commit
 
-            def fail(_session: Any) -> None:
-                raise ValueError("refused while committing")
+                def fail(_session: Any) -> None:
+                    raise ValueError("refused while committing")
 
-            sa_event.listen(session.sync_session, "before_commit", fail, once=True)
-        await session.execute(effects.insert().values(event_id=env.id, code=event.code))
+                sa_event.listen(session.sync_session, "before_commit", fail, once=True)
+        await session.execute(effects.insert(), [{"event_id": i.envelope.id, "code": i.event.code} for i in batch])
+        return lambda: committed.append(codes)
 
-    c.flaky = flaky  # type: ignore[attr-defined]
+    c.handle([Probe], apply)
+    c.flaky, c.seen, c.committed = flaky, seen, committed  # type: ignore[attr-defined]
     yield c, sessions, dlq
     await engine.dispose()
 
@@ -110,6 +117,24 @@ async def test_batch_with_a_refused_event_applies_the_rest_and_parks_that_one(co
     # the same batch again (a redelivery after a crash): nothing changes, nothing new is parked
     await c.process_batch(batch[:3] + batch[4:])
     assert await effect_count(sessions) == 5
+
+
+async def test_the_handler_gets_each_batch_once_in_order_without_events_applied_before(consumer: Any) -> None:
+    c, sessions, _ = consumer
+    records = [record(probe(i), i) for i in range(5)]
+    await c.process_batch(records[:2])
+    await c.process_batch(records)  # the first two again, as after a crash before the offset commit
+    assert c.seen == [["P-0", "P-1"], ["P-2", "P-3", "P-4"]]
+    assert c.committed == c.seen  # what the handler asked for after commit ran once per committed batch
+    assert await effect_count(sessions) == 5
+
+
+async def test_after_commit_runs_only_for_the_transactions_that_committed(consumer: Any) -> None:
+    c, _, _ = consumer
+    await c.process_batch([record(probe(i, "refuse" if i == 1 else "ok"), i) for i in range(3)])
+    # the whole batch was refused, then each event applied alone: the refused one never committed
+    assert c.seen == [["P-0", "P-1", "P-2"], ["P-0"], ["P-1"], ["P-2"]]
+    assert c.committed == [["P-0"], ["P-2"]]
 
 
 async def test_transient_failures_are_retried_not_dead_lettered(consumer: Any) -> None:
@@ -159,3 +184,23 @@ async def test_a_type_without_handler_is_skipped_unread_and_a_broken_handled_one
     assert await effect_count(sessions) == 1
     dead = await find_records(KAFKA, dlq, lambda r: True)
     assert [headers_of(d)["dlq_source_offset"] for d in dead] == ["1"]  # the ignored one is not poison
+
+
+async def test_a_dead_letter_that_cannot_be_published_is_retried_and_counted(
+        consumer: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    c, sessions, dlq = consumer
+    real = consumer_module.publish_dead_letter
+    failures = {"left": 2}
+
+    async def flaky_publish(*args: Any, **kwargs: Any) -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionError("broker unreachable")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(consumer_module, "publish_dead_letter", flaky_publish)
+    await c.process_batch([record(probe(0, "refuse"), 0), record(probe(1), 1)])
+    assert await effect_count(sessions) == 1
+    dead = await find_records(KAFKA, dlq, lambda r: True)
+    assert [headers_of(d)["dlq_source_offset"] for d in dead] == ["0"]  # parked once, after two failed tries
+    assert c._metrics.dlq_publish_failures._value.get() == 2

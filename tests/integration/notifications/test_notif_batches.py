@@ -16,13 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.clock import SystemClock
 from libs.contracts import Event
 from libs.db import make_session_factory
-from services.notifications.adapters import ConsoleSms, LogEmail, NotificationsConfig, SmtpSettings
-from services.notifications.delivery import Delivery, DeliveryOptions, Senders
+from services.notifications.adapters import ConsoleSms, LogEmail, NotificationsConfig, Senders, SmtpSettings
+from services.notifications.delivery import Delivery, DeliveryOptions
+from services.notifications.handlers import notice_handler
 from services.notifications.metrics import NoticeMetrics
-from services.notifications.service import NoticeBook
+from services.notifications.notices import NoticeBook
 from services.notifications.store import HELD, NOTICES, OUTBOX
 from tests.unit.notifications.notif_factory import (
-    envelope,
+    consumed,
     handed_over,
     new_dossier,
     received,
@@ -53,15 +54,16 @@ async def test_batch_on_postgresql(engine: AsyncEngine) -> None:
     sessions = make_session_factory(engine)
     metrics = NoticeMetrics(CollectorRegistry())
     config = NotificationsConfig()
-    book = NoticeBook(config, OUTBOX, metrics)
+    handler = notice_handler(NoticeBook(config), OUTBOX, metrics, SystemClock())
     delivery = Delivery(sessions, OUTBOX, SystemClock(), config,
                         Senders(LogEmail(SmtpSettings(provider="log")), ConsoleSms()), metrics,
                         DeliveryOptions(batch_size=50))
 
     async def batch(events: list[Event]) -> None:
-        async with sessions() as session, session.begin():
-            for event in events:
-                await book.apply(session, event, envelope(event, T), datetime.now(UTC))
+        async with sessions() as session:
+            async with session.begin():
+                after = await handler(session, [consumed(event, at=T) for event in events])
+            after()
 
     statements = Statements(engine)
     (d1, c1), (d2, c2), (d3, c3) = new_dossier(1), new_dossier(2), new_dossier(3)
@@ -76,7 +78,7 @@ async def test_batch_on_postgresql(engine: AsyncEngine) -> None:
         handed_over(d3, c3, T + timedelta(hours=3), method="in_person"),  # expires d3's stored notices
         *(received(d, code) for d, code in many),
     ])
-    consumed = statements.take()
+    recorded = statements.take()
     async with sessions() as session:
         rows = (await session.execute(select(NOTICES.c.code, NOTICES.c.kind, NOTICES.c.channel, NOTICES.c.status)))
         got = {(code, kind, channel): status for code, kind, channel, status in rows}
@@ -90,7 +92,7 @@ async def test_batch_on_postgresql(engine: AsyncEngine) -> None:
     assert len(got) == 8 + 80
     # contacts: read (locked), insert new, update known; held: read, delete; notices: read open, insert,
     # expire stored; outbox: one insert. Whatever the number of events.
-    assert len(consumed) <= 9, consumed
+    assert len(recorded) <= 9, recorded
 
     await delivery.drain()
     delivering = Counter(statements.take())

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,16 +25,18 @@ from services.notifications.adapters import (
     HttpSmsGateway,
     HttpSmsSettings,
     NotificationsConfig,
+    Senders,
     SmtpSettings,
 )
-from services.notifications.delivery import Delivery, DeliveryOptions, Senders
+from services.notifications.delivery import Delivery, DeliveryOptions
 from services.notifications.domain import RetryPolicy, message_id
+from services.notifications.handlers import notice_handler
 from services.notifications.metrics import NoticeMetrics
-from services.notifications.service import NoticeBook
+from services.notifications.notices import NoticeBook
 from services.notifications.store import NoticeRow, metadata
 from tests.support.sms_gateway import SmsGatewayServer
 from tests.support.smtp_server import SmtpTestServer
-from tests.unit.notifications.notif_factory import envelope, new_dossier, received
+from tests.unit.notifications.notif_factory import consumed, new_dossier, received
 
 pytestmark = pytest.mark.infra
 OUTBOX: Table = metadata.tables["outbox"]
@@ -49,7 +50,7 @@ class Harness:
         self.sessions = make_session_factory(engine)
         self.config = NotificationsConfig(retry=FAST_RETRY)
         self.metrics = NoticeMetrics(CollectorRegistry())
-        self.book = NoticeBook(self.config, OUTBOX, self.metrics)
+        self.handler = notice_handler(NoticeBook(self.config), OUTBOX, self.metrics, SystemClock())
         email = EmailSender(SmtpSettings(host=smtp.host, port=smtp.port, timeout_seconds=2))
         sms = HttpSmsGateway(HttpSmsSettings(url=gateway.url, auth_token="s3cret", timeout_seconds=1))  # type: ignore[arg-type]
         self.senders = Senders(email, sms)
@@ -59,8 +60,10 @@ class Harness:
                                  options)
 
     async def apply(self, event: Event) -> None:
-        async with self.sessions() as session, session.begin():
-            await self.book.apply(session, event, envelope(event), datetime.now(UTC))
+        async with self.sessions() as session:
+            async with session.begin():
+                after = await self.handler(session, [consumed(event)])
+            after()
 
     async def notices(self) -> list[NoticeRow]:
         async with self.sessions() as session:

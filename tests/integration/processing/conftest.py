@@ -17,9 +17,10 @@ from libs.contracts.common import ProcedureSnapshot
 from libs.contracts.intake import DossierReceived
 from libs.db import upgrade
 from libs.settings import CommonSettings
-from services.processing.app import assemble
-from services.processing.service import Workflow
+from services.processing.app import Processing, assemble
+from services.processing.cases import Cases
 from services.processing.settings import ProcessingSettings
+from services.processing.sweep import DeadlineSweep
 from tests.conftest import NewDatabase
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -58,10 +59,18 @@ def received(moment: datetime, procedure: str = LAND, agency: str = WARD) -> Dos
 
 @dataclass
 class Process:
-    """One processing 'process' on the shared database: its workflow and its clock."""
+    """One processing 'process' on the shared database: its wiring and its clock."""
 
-    workflow: Workflow
+    app: Processing
     clock: FixedClock
+
+    @property
+    def cases(self) -> Cases:
+        return self.app.cases
+
+    @property
+    def sweep(self) -> DeadlineSweep:
+        return self.app.sweep
 
 
 MakeProcess = Callable[[], Awaitable[Process]]
@@ -77,18 +86,17 @@ async def make_process(database: str, kafka_bootstrap: str) -> AsyncIterator[Mak
     made: list[Process] = []
 
     async def make() -> Process:
-        rt, workflow = assemble(ProcessingSettings(database_url=database, sweep_page_size=3))
-        rt.common = CommonSettings(kafka_bootstrap=kafka_bootstrap)
-        if not made:
-            await upgrade(rt.engine, rt.migrations)
         clock = FixedClock(at(16, 8))
-        rt.clock = clock
-        made.append(Process(workflow, clock))
+        app = assemble(ProcessingSettings(database_url=database, sweep_page_size=3),
+                       common=CommonSettings(kafka_bootstrap=kafka_bootstrap), clock=clock)
+        if not made:
+            await upgrade(app.rt.engine, app.rt.migrations)
+        made.append(Process(app, clock))
         return made[-1]
 
     yield make
     for process in made:
-        await process.workflow.rt.engine.dispose()
+        await process.app.rt.engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,8 @@ from libs.messaging import ensure_topics
 from services.processing import store
 from services.processing.actions import Acknowledge, Approve, CompleteStep, Transfer
 from services.processing.app import assemble
+from services.processing.cases import ActionForbidden, CaseNotFound
 from services.processing.domain import DomainError
-from services.processing.service import ActionForbidden, CaseNotFound
 from services.processing.settings import ProcessingSettings
 from services.processing.store import CaseEventRow, CaseRow, ConcurrentUpdate
 from tests.integration.processing.conftest import (
@@ -47,27 +47,26 @@ OTHER_WARD = Officer("desk9", "Other desk", frozenset({"desk_officer", "speciali
 
 
 async def open_case(p: Process, event: DossierReceived) -> None:
-    async with p.workflow.rt.sessions() as session, session.begin():
-        await p.workflow.open_case(session, event)
+    async with p.app.rt.sessions() as session, session.begin():
+        await p.cases.open(session, [p.cases.opening(event)])
 
 
 async def outbox_types(p: Process, dossier_id: UUID) -> list[str]:
-    outbox = p.workflow.rt.outbox
-    assert outbox is not None
-    async with p.workflow.rt.sessions() as session:
+    outbox = p.app.outbox.table
+    async with p.app.rt.sessions() as session:
         query = select(outbox.c.event_type).where(outbox.c.key == str(dossier_id)).order_by(outbox.c.id)
         return list((await session.execute(query)).scalars())
 
 
 async def row_of(p: Process, dossier_id: UUID) -> CaseRow:
-    async with p.workflow.rt.sessions() as session:
+    async with p.app.rt.sessions() as session:
         row = await session.get(CaseRow, dossier_id)
         assert row is not None
         return row
 
 
 async def log_of(p: Process, dossier_id: UUID) -> list[CaseEventRow]:
-    async with p.workflow.rt.sessions() as session:
+    async with p.app.rt.sessions() as session:
         return await store.events_of(session, dossier_id)
 
 
@@ -86,7 +85,7 @@ async def test_a_received_dossier_opens_one_case(process: Process) -> None:
 async def test_ward_to_city_and_back_with_its_slip(process: Process) -> None:
     event = received(at(16, 9))
     await open_case(process, event)
-    wf, code = process.workflow, event.code
+    wf, code = process.cases, event.code
 
     process.clock.moment = at(16, 10)
     view = await wf.act(code, DESK, Transfer(action="transfer"))
@@ -98,7 +97,7 @@ async def test_ward_to_city_and_back_with_its_slip(process: Process) -> None:
     view = await wf.act(code, HEAD, Approve(action="approve"))
     assert (view["state"], view["sub_state"], view["outcome"]) == (9, "result_available", "approved")
 
-    async with wf.rt.sessions() as session, session.begin():
+    async with wf.sessions() as session, session.begin():
         with pytest.raises(DomainError, match="still at"):  # the result has not come back to the ward
             await wf.apply(session, event.dossier_id, lambda case, now: case.result_handed_over(now, "in_person"))
 
@@ -119,7 +118,7 @@ async def test_ward_to_city_and_back_with_its_slip(process: Process) -> None:
 async def test_refused_actions_write_nothing(process: Process) -> None:
     event = received(at(16, 9))
     await open_case(process, event)
-    wf, code = process.workflow, event.code
+    wf, code = process.cases, event.code
     before = (await row_of(process, event.dossier_id), await outbox_types(process, event.dossier_id))
 
     with pytest.raises(CaseNotFound):
@@ -142,7 +141,7 @@ async def test_refused_actions_write_nothing(process: Process) -> None:
 async def test_two_officers_cannot_interleave_on_one_case(process: Process) -> None:
     event = received(at(16, 9))
     await open_case(process, event)
-    wf = process.workflow
+    wf = process.cases
 
     results = await asyncio.gather(
         *(wf.act(event.code, DESK, Transfer(action="transfer", note=f"try {i}")) for i in range(8)),
@@ -160,8 +159,8 @@ async def test_a_stale_write_is_refused(process: Process) -> None:
     """Without the row lock (SQLite), the version check still stops the second of two writers."""
     event = received(at(16, 9))
     await open_case(process, event)
-    wf = process.workflow
-    async with wf.rt.sessions() as first, wf.rt.sessions() as second:
+    wf = process.cases
+    async with wf.sessions() as first, wf.sessions() as second:
         row1, row2 = await first.get(CaseRow, event.dossier_id), await second.get(CaseRow, event.dossier_id)
         assert row1 is not None and row2 is not None
         case1, case2 = wf.load(row1), wf.load(row2)
@@ -183,7 +182,7 @@ async def test_each_warning_once_across_sweeps_and_processes(make_process: MakeP
         p.clock.moment = at(25, 9)
     rounds = []
     for _ in range(2):
-        raised = await asyncio.gather(process.workflow.sweep_once(), other.workflow.sweep_once())
+        raised = await asyncio.gather(process.sweep.sweep_once(), other.sweep.sweep_once())
         rounds.append([e for events in raised for e in events if e.dossier_id in ids])
     overdue = Counter(e.dossier_id for e in rounds[0] if e.type == "case.overdue")
     assert overdue == dict.fromkeys(ids, 1)
@@ -200,18 +199,18 @@ async def test_due_soon_and_unacknowledged_hand_over_warn_once(process: Process)
     process.clock.moment = at(30, 8)
     event = received(at(30, 8))  # Mon 30/03: due Fri 03/04
     await open_case(process, event)
-    wf = process.workflow
+    wf, sweep = process.cases, process.sweep
     await wf.act(event.code, DESK, Transfer(action="transfer"))
 
     process.clock.moment = at(30, 8) + timedelta(hours=4)  # the 2 working hours to acknowledge are over
-    first = [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)]
-    again = [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)]
+    first = [e.type for e in await sweep.sweep_once() if e.dossier_id == str(event.dossier_id)]
+    again = [e.type for e in await sweep.sweep_once() if e.dossier_id == str(event.dossier_id)]
     assert (first, again) == (["case.transfer_ack_overdue"], [])
 
     row = await row_of(process, event.dossier_id)
     process.clock.moment = row.appointment_at - timedelta(hours=2)
-    first = [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)]
-    again = [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)]
+    first = [e.type for e in await sweep.sweep_once() if e.dossier_id == str(event.dossier_id)]
+    again = [e.type for e in await sweep.sweep_once() if e.dossier_id == str(event.dossier_id)]
     assert (first, again) == (["case.due_soon"], [])
 
     # Once warned, the case is not even read by the next sweeps — until its appointment passes.
@@ -219,32 +218,32 @@ async def test_due_soon_and_unacknowledged_hand_over_warn_once(process: Process)
     assert event.dossier_id not in await candidates(process)
     process.clock.moment = row.appointment_at + timedelta(minutes=1)
     assert event.dossier_id in await candidates(process)
-    assert [e.type for e in await wf.sweep_once() if e.dossier_id == str(event.dossier_id)] == ["case.overdue"]
+    assert [e.type for e in await sweep.sweep_once() if e.dossier_id == str(event.dossier_id)] == ["case.overdue"]
 
 
 async def candidates(process: Process) -> set[UUID]:
     """The dossiers the sweep's candidate query would read at the process clock's moment."""
     now = process.clock.moment
-    async with process.workflow.rt.sessions() as session:
+    async with process.app.rt.sessions() as session:
         return set(await store.sweep_keys(session, now, now + timedelta(days=30)))
 
 
 async def test_work_queue_is_scoped_to_the_agency(process: Process) -> None:
-    async with process.workflow.rt.sessions() as session:
+    async with process.app.rt.sessions() as session:
         total = (await session.execute(select(func.count()).select_from(CaseRow))).scalar_one()
-    mine = await process.workflow.search(WARD, limit=1000)
+    mine = await process.cases.search(WARD, limit=1000)
     assert len(mine) == total  # every case here was received at the ward
-    assert await process.workflow.search(OTHER_WARD.agency) == []
-    held = await process.workflow.search(LAND_OFFICE, held_only=True, states=[4], limit=1000)
+    assert await process.cases.search(OTHER_WARD.agency) == []
+    held = await process.cases.search(LAND_OFFICE, held_only=True, states=[4], limit=1000)
     assert held and all(c["holder_agency"] == LAND_OFFICE and c["state"] == 4 for c in held)
 
 
 async def test_one_dossier_changed_several_times_in_one_transaction(process: Process) -> None:
     """The consumer applies a batch of events in one transaction: receipt, supplement and withdrawal together."""
-    wf = process.workflow
+    wf = process.cases
     event = received(at(16, 9))
-    async with wf.rt.sessions() as session, session.begin():
-        await wf.open_case(session, event)
+    async with wf.sessions() as session, session.begin():
+        await wf.open(session, [wf.opening(event)])
         await wf.apply(session, event.dossier_id, lambda case, now: case.request_supplement("desk1", ["x"], "y", now))
         await wf.apply(session, event.dossier_id, lambda case, now: case.supplement_received(now))
         await wf.apply(session, event.dossier_id, lambda case, now: case.withdraw(now, "thôi"))
@@ -256,14 +255,14 @@ async def test_one_dossier_changed_several_times_in_one_transaction(process: Pro
 
 
 async def test_a_refused_desk_event_raises_and_writes_nothing(process: Process) -> None:
-    wf = process.workflow
+    wf = process.cases
     event = received(at(16, 9))
     await open_case(process, event)
     with pytest.raises(DomainError, match="cannot receive a supplement"):
-        async with wf.rt.sessions() as session, session.begin():
+        async with wf.sessions() as session, session.begin():
             await wf.apply(session, event.dossier_id, lambda case, now: case.supplement_received(now))
     with pytest.raises(DomainError, match="no case for dossier"):
-        async with wf.rt.sessions() as session, session.begin():
+        async with wf.sessions() as session, session.begin():
             await wf.apply(session, UUID(int=7), lambda case, now: case.supplement_received(now))
     assert (await row_of(process, event.dossier_id)).version == 1
     assert await outbox_types(process, event.dossier_id) == ["vn.onestop.case.opened.v1"]
@@ -279,8 +278,7 @@ def record_of(event: Event, offset: int) -> ConsumerRecord:  # type: ignore[type
 
 
 async def test_a_batch_of_receipts_is_written_with_a_fixed_handful_of_statements(process: Process) -> None:
-    rt = process.workflow.rt
-    assert rt.consumer is not None
+    rt, consumer = process.app.rt, process.app.consumer
     events = [received(at(16, 9)) for _ in range(20)]
     statements: list[str] = []
 
@@ -289,7 +287,7 @@ async def test_a_batch_of_receipts_is_written_with_a_fixed_handful_of_statements
 
     sa_event.listen(rt.engine.sync_engine, "before_cursor_execute", count)
     try:
-        await rt.consumer.process_batch([record_of(e, i) for i, e in enumerate(events)])
+        await consumer.process_batch([record_of(e, i) for i, e in enumerate(events)])
     finally:
         sa_event.remove(rt.engine.sync_engine, "before_cursor_execute", count)
     assert len(statements) <= 4  # the inbox claim, then the cases, their event log and their outbox rows
@@ -305,21 +303,19 @@ async def any_process(request: Any, make_process: MakeProcess, tmp_path: Path) -
     if request.param == "postgresql":
         yield await make_process()
         return
-    rt, workflow = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"))
-    await upgrade(rt.engine, rt.migrations)
     clock = FixedClock(at(16, 8))
-    rt.clock = clock
-    yield Process(workflow, clock)
-    await rt.engine.dispose()
+    app = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"), clock=clock)
+    await upgrade(app.rt.engine, app.rt.migrations)
+    yield Process(app, clock)
+    await app.rt.engine.dispose()
 
 
 async def test_a_consumer_batch_opens_each_case_once_and_parks_the_refused_receipt(any_process: Process) -> None:
-    """Receipts are written at commit: a re-sent one opens nothing, a later event of the batch finds its case,
-    and a receipt the database refuses (a code another dossier has) fails the commit, so the batch is
-    re-applied one event at a time and only that receipt is dead-lettered."""
+    """The batch's receipts are written first: a re-sent one opens nothing, a later event of the batch finds
+    its case, and a receipt the database refuses (a code another dossier has) fails the batch, so the batch
+    is re-applied one event at a time and only that receipt is dead-lettered."""
     process = any_process
-    rt = process.workflow.rt
-    assert rt.consumer is not None
+    rt, consumer = process.app.rt, process.app.consumer
     await rt.broker.connect()
     await ensure_topics(rt.common.kafka_bootstrap, [rt.dlq_topic], 1, 1)
     try:
@@ -331,7 +327,7 @@ async def test_a_consumer_batch_opens_each_case_once_and_parks_the_refused_recei
         withdrawn = DossierWithdrawn(dossier_id=second.dossier_id, code=second.code, reason="thôi", actor="citizen")
         batch = [first, second, again, known, withdrawn, clash]
         records = [record_of(e, i) for i, e in enumerate(batch)]
-        await rt.consumer.process_batch(records)
+        await consumer.process_batch(records)
 
         assert await outbox_types(process, first.dossier_id) == ["vn.onestop.case.opened.v1"]
         assert await outbox_types(process, second.dossier_id) == [

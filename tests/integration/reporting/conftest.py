@@ -14,9 +14,9 @@ from libs.contracts import topics
 from libs.runtime import Runtime
 from libs.settings import CommonSettings
 from services.reporting import app as reporting_app
-from services.reporting.service import live_generation
 from services.reporting.settings import ReportingSettings
-from services.reporting.store import generation_tables
+from services.reporting.store.generations import live_generation
+from services.reporting.store.tables import generation_tables
 from tests.conftest import NewDatabase
 from tests.integration.reporting.simevents import Timed, publish
 

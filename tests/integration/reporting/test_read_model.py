@@ -24,12 +24,12 @@ from libs.contracts import processing as cp
 from libs.db import upgrade
 from libs.settings import CommonSettings
 from services.reporting import app as reporting_app
+from services.reporting.domain.state import FactState
 from services.reporting.metrics import BusinessMetrics
-from services.reporting.projection import FactState
-from services.reporting.queries import Reports
-from services.reporting.service import live_generation
+from services.reporting.reports import Reports
 from services.reporting.settings import ReportingSettings
-from services.reporting.store import generation_tables
+from services.reporting.store.generations import live_generation
+from services.reporting.store.tables import generation_tables
 from tests.conftest import NewDatabase
 from tests.integration.reporting.conftest import Harness, HarnessFactory
 from tests.integration.reporting.simevents import (

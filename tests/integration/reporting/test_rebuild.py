@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import inspect, select
 
 from libs.calendar import load_calendar
-from services.reporting.queries import Period, Reports
 from services.reporting.rebuild import RebuildResult, rebuild
-from services.reporting.service import live_generation
-from services.reporting.store import GENERATIONS
+from services.reporting.reports import Period, Reports
+from services.reporting.store.generations import live_generation
+from services.reporting.store.tables import GENERATIONS
 from tests.integration.reporting.conftest import Harness, HarnessFactory
 from tests.integration.reporting.simevents import Timed, all_events, on_working_days
 from tests.integration.reporting.truth import cells_of, dump, truth_form06

@@ -17,9 +17,9 @@ from openpyxl import load_workbook
 from libs.calendar import load_calendar
 from services.reporting.domain import Form06
 from services.reporting.exports import COLUMNS, form06_xlsx
-from services.reporting.queries import Period, Reports
 from services.reporting.rebuild import rebuild
-from services.reporting.service import live_generation
+from services.reporting.reports import Period, Reports
+from services.reporting.store.generations import live_generation
 from tests.integration.reporting.conftest import Harness, HarnessFactory
 from tests.integration.reporting.simevents import all_events, on_working_days
 from tests.integration.reporting.truth import cells_of, dump, truth_form06

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.domain import Form06
-from services.reporting.store import generation_tables
+from services.reporting.store.tables import generation_tables
 from tests.unit.reporting.simulate import VN, SimDossier
 
 Cells = dict[tuple[str, str], list[int]]

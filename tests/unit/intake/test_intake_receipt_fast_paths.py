@@ -15,9 +15,9 @@ from sqlalchemy.orm import configure_mappers
 from libs.auth import Officer, issue_token
 from libs.auth.fastapi import require
 from libs.settings import CommonSettings
-from services.intake import service
 from services.intake.api import BookReader, DeskOfficer
-from services.intake.store import DossierRow
+from services.intake.store import receipts, rows
+from services.intake.store.tables import DossierRow
 
 WARD = "000.00.12.H55"
 
@@ -32,19 +32,19 @@ def test_new_row_is_the_row_the_constructor_builds() -> None:
         procedure={"code": "1.001193"}, documents=[{"name": "Đơn"}], received_by="can-bo-1",
         received_by_name="Trần Thị Hoa", refusal_reason=None, closed_at=None, updated_at=now,
     )
-    fast, slow = service._new_row(**values), DossierRow(**values)
+    fast, slow = rows.new_row(**values), DossierRow(**values)
     assert fast.model_dump() == slow.model_dump()
     assert fast.model_fields_set == slow.model_fields_set
     assert inspect(fast).transient
     fast.code = "Y"  # still an ORM object: attribute writes go through the instrumentation
-    assert fast.code == "Y" and service._new_row(**values).documents is values["documents"]
+    assert fast.code == "Y" and rows.new_row(**values).documents is values["documents"]
 
 
 def test_positional_receipt_statement_binds_every_named_parameter_once() -> None:
-    names = service._PG_RECEIPT_PARAMS
-    assert len(names) == len(set(names)) == len(service._PG_RECEIPT.compile().params)
-    assert ":" not in service._PG_RECEIPT_SQL.replace("::", "")
-    assert f"${len(names)}" in service._PG_RECEIPT_SQL
+    names = receipts._PG_RECEIPT_PARAMS
+    assert len(names) == len(set(names)) == len(receipts._PG_RECEIPT.compile().params)
+    assert ":" not in receipts._PG_RECEIPT_SQL.replace("::", "")
+    assert f"${len(names)}" in receipts._PG_RECEIPT_SQL
 
 
 def _client(dependency: Any) -> TestClient:

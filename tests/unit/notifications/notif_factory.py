@@ -96,6 +96,13 @@ def envelope(event: Event, at: datetime | None = None) -> Envelope:
     return Envelope.for_event(event, at or datetime.now(UTC), str(uuid.uuid4()))
 
 
+def consumed(event: Event, env: Envelope | None = None, at: datetime | None = None) -> Any:
+    """The event as the consumer hands it to a batch handler (libs.messaging.Delivered; no record, no span)."""
+    from libs.messaging import Delivered
+
+    return Delivered(event, env or envelope(event, at), None, {})
+
+
 def record(event: Event, at: datetime | None = None) -> tuple[str, bytes, bytes, dict[str, str]]:
     """(topic, key, value, headers) of the event as the owning service's relay would publish it."""
     env = envelope(event, at or getattr(event, "at", None))

@@ -15,6 +15,7 @@ import sqlalchemy
 import sqlmodel
 from notif_factory import (
     T0,
+    consumed,
     envelope,
     handed_over,
     new_dossier,
@@ -34,8 +35,9 @@ from sqlmodel import col
 
 from libs.contracts import Event
 from libs.db import make_engine, make_session_factory, upgrade
+from services.notifications.adapters import Senders
 from services.notifications.adapters.config import NotificationsConfig, parse_config
-from services.notifications.delivery import Delivery, DeliveryOptions, Senders
+from services.notifications.delivery import Delivery, DeliveryOptions
 from services.notifications.domain import (
     DeliveryResult,
     IllegalTransitionError,
@@ -45,8 +47,9 @@ from services.notifications.domain import (
     permanent,
     temporary,
 )
+from services.notifications.handlers import notice_handler
 from services.notifications.metrics import NoticeMetrics
-from services.notifications.service import NoticeBook
+from services.notifications.notices import NoticeBook
 from services.notifications.store import HeldNoticeRow, NoticeRow, metadata
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "notifications" / "migrations"
@@ -86,16 +89,24 @@ class World:
         self.clock = FakeClock(T0)
         self.registry = CollectorRegistry()
         self.metrics = NoticeMetrics(self.registry)
-        self.book = NoticeBook(config, OUTBOX, self.metrics)
+        self.book = NoticeBook(config)
+        self.handler = notice_handler(self.book, OUTBOX, self.metrics, self.clock)
         self.email, self.sms = FakeChannel(), FakeChannel()
         self.delivery = Delivery(sessions, OUTBOX, self.clock, config, Senders(self.email, self.sms),
                                  self.metrics, DeliveryOptions(batch_size=10, sending_timeout_seconds=30))
 
     async def apply(self, event: Event, at: datetime | None = None) -> str:
         env = envelope(event, at or T0)
-        async with self.sessions() as session, session.begin():
-            await self.book.apply(session, event, env, self.clock.now())
+        await self.handle([consumed(event, env)])
         return env.id
+
+    async def handle(self, batch: list[Any]) -> None:
+        """One consumer batch through the batch handler, in one transaction; its after-commit part after."""
+        async with self.sessions() as session:
+            async with session.begin():
+                after = await self.handler(session, batch)
+            if after is not None:
+                after()
 
     async def notices(self) -> list[NoticeRow]:
         async with self.sessions() as session:
@@ -308,9 +319,7 @@ async def test_manual_retry(world: World) -> None:
 
 
 async def apply_batch(world: World, events: list[Event]) -> None:
-    async with world.sessions() as session, session.begin():
-        for event in events:
-            await world.book.apply(session, event, envelope(event, T0), world.clock.now())
+    await world.handle([consumed(event, at=T0) for event in events])
 
 
 async def test_a_batch_decides_as_one_transaction_per_event_would(world: World) -> None:
@@ -347,8 +356,7 @@ async def test_a_redelivered_event_records_nothing_twice(world: World) -> None:
     event = received(d, code)
     env = envelope(event, T0)
     for _ in range(2):  # the same event id (the inbox normally drops it; the notice key does too)
-        async with world.sessions() as session, session.begin():
-            await world.book.apply(session, event, env, world.clock.now())
+        await world.handle([consumed(event, env)])
     assert len(await world.notices()) == 2
     assert world.metric("sms", "received", "created") == 1
 
@@ -400,12 +408,12 @@ async def test_a_dossier_row_created_meanwhile_makes_the_batch_retry(
 ) -> None:
     """Two consumers (intake and processing topics) may see the same new dossier at once: the batch that
     loses the race rolls back with a transient error and is applied again over the winner's row."""
-    import services.notifications.service as service_module
+    import services.notifications.notices as notices_module
     from libs.messaging.errors import is_transient
     from services.notifications.store import CONTACTS, ConcurrentChangeError
 
     d, code = new_dossier()
-    real_load = service_module.load_dossiers
+    real_load = notices_module.load_dossiers
 
     def load_then_race(conn: Any, ids: list[Any]) -> Any:
         rows = real_load(conn, ids)
@@ -413,7 +421,7 @@ async def test_a_dossier_row_created_meanwhile_makes_the_batch_retry(
                                               updated_at=T0, contact_known=False))
         return rows
 
-    monkeypatch.setattr(service_module, "load_dossiers", load_then_race)
+    monkeypatch.setattr(notices_module, "load_dossiers", load_then_race)
     with pytest.raises(ConcurrentChangeError) as caught:
         await world.apply(received(d, code))
     assert is_transient(caught.value)

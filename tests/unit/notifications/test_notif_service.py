@@ -1,4 +1,5 @@
-"""Service-layer decisions (pure): which event asks for which notice, on which channel, created or expired."""
+"""Planning decisions (pure: domain/facts.py, planning.py, outcomes.py): which event asks for which notice, on
+which channel, created or expired."""
 
 from __future__ import annotations
 
@@ -37,16 +38,9 @@ from services.notifications.domain import (
     NoticeStatus,
     render,
 )
-from services.notifications.service import (
-    FALLBACK_REJECTION,
-    DossierView,
-    event_time,
-    facts_of,
-    next_state,
-    notice_context,
-    outcome_event,
-    plan_notices,
-)
+from services.notifications.domain.facts import event_time, facts_of, next_state
+from services.notifications.domain.outcomes import outcome_event
+from services.notifications.domain.planning import FALLBACK_REJECTION, DossierView, notice_context, plan_notices
 from services.notifications.store import NoticeRow
 
 D, CODE = new_dossier()

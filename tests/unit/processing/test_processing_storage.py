@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from processing_support import CITY, WARD, at, calendar, city_snapshot, open_case, ward_snapshot
 
-from services.processing import store
 from services.processing.domain import Case, CaseState, DomainError, control_slip, sweep
+from services.processing.store import cases as store
+from services.processing.store.tables import CASES
 
 CAL = calendar()
 
@@ -108,4 +109,4 @@ def test_the_prebuilt_save_writes_every_query_column() -> None:
     case, _ = open_case()
     assert set(store._SAVED) == {*store.columns(case), "updated_at", "event_seq"}
     row = store.new_values(case, at(16, 9), event_seq=1)
-    assert set(row) == {c.name for c in store.CASES.columns}
+    assert set(row) == {c.name for c in CASES.columns}

@@ -1,4 +1,5 @@
 """Folding events into one fact row per dossier (pure: no I/O), shared by the live consumer and the rebuild.
+(Over 300 lines: one fold rule per event type, which read best side by side.)
 
 Events of one dossier arrive in order on each topic, but the desk's (intake) and the workflow's
 (processing) topics interleave differently live and in a replay. So every field is owned by one topic,
@@ -6,14 +7,16 @@ or merged in an order-independent way (earliest time, logical or, desk value bef
 the live model and a rebuilt one end up equal. An event for a dossier never seen (a partial replay, or the
 workflow's event read before the desk's) starts a row with what it carries; Form 06 counts a row once
 the desk's receipt is known (`reportable`).
+
+`fold_batch` folds a batch of events into the rows loaded for their dossiers and says what changes in the
+daily rollups; the store reads and writes the rows (services/reporting/readmodel.py puts them together).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import logging
+from collections import Counter as Tally
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -22,11 +25,13 @@ from zoneinfo import ZoneInfo
 from libs.contracts import Envelope, Event
 from libs.contracts import intake as di
 from libs.contracts import processing as cp
-from services.reporting.domain import CountingRules, FactRow, Judge
-from services.reporting.domain.facts import CHANNELS, CLOSING_OUTCOMES, LEVELS, ONLINE_LEVELS, RESULT_OUTCOMES
+from services.reporting.domain.facts import CLOSING_OUTCOMES
+from services.reporting.domain.rules import CountingRules
+from services.reporting.domain.state import FactState, Pair
+from services.reporting.domain.timing import Judge
 
-Pair = tuple[datetime, datetime]
-FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)  # known_at for a row whose appointment no longer moves
+log = logging.getLogger(__name__)
+Item = tuple[str, Event, Envelope]  # (event id, event, envelope)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -35,151 +40,6 @@ def _utc(moment: datetime) -> datetime:
 
 def _earliest(current: datetime | None, new: datetime) -> datetime:
     return new if current is None or new < current else current
-
-
-@dataclass(slots=True)
-class FactState:
-    """The stored row of one dossier (columns of `rm<N>_facts`); derived columns are set by `derive`."""
-
-    dossier_id: UUID
-    code: str = ""
-    receiving_agency: str = ""
-    competent_agency: str = ""
-    procedure_code: str = ""
-    procedure_name: str = ""
-    procedure_version: int | None = None
-    field: str = ""
-    level: str = ""
-    channel: str = ""
-    online_level: str = ""
-    time_limit_value: float | None = None
-    time_limit_unit: str | None = None
-    supplement_policy: str | None = None
-    has_receipt: bool = False
-    has_case: bool = False
-    refused_at_desk: bool = False
-    refused_at: datetime | None = None
-    received_at: datetime | None = None
-    receipt_appointment_at: datetime | None = None
-    case_appointment_at: datetime | None = None
-    appointment_at: datetime | None = None
-    appointment_history: tuple[Pair, ...] = ()
-    extended_appointment_at: datetime | None = None
-    case_resolved_at: datetime | None = None
-    case_outcome: str | None = None
-    desk_withdrawn_at: datetime | None = None
-    resolved_at: datetime | None = None
-    outcome: str | None = None
-    returned_at: datetime | None = None
-    supplement_requested: int = 0
-    waiting_supplement_since: datetime | None = None
-    supplement_waits: tuple[Pair, ...] = ()
-    payment_requested: int = 0
-    paid_at: datetime | None = None
-    documents_total: int = 0
-    documents_digitised: int = 0
-    e_certified_copies_requested: int = 0
-    e_certified_copies_done: int = 0
-    electronic_result: bool = False
-    online_payment: bool | None = None
-    rating: int | None = None
-    rated_at: datetime | None = None
-    case_state: int | None = None
-    overdue_flagged_at: datetime | None = None
-    due_soon_flagged_at: datetime | None = None
-    responsible_agency: str | None = None
-    reportable: bool = False
-    irregular: bool = False
-
-    # ---- storage ------------------------------------------------------------------------------------
-    def to_row(self) -> dict[str, Any]:
-        row = {name: getattr(self, name) for name in COLUMNS}
-        row["appointment_history"] = _pairs_json(self.appointment_history)
-        row["supplement_waits"] = _pairs_json(self.supplement_waits)
-        return row
-
-    def to_record(self) -> tuple[Any, ...]:
-        """The row as a tuple in COLUMNS order with JSON as text (PostgreSQL's array parameters)."""
-        record = [getattr(self, name) for name in COLUMNS]
-        for index in _JSON_INDEXES:
-            pairs = _pairs_json(record[index])
-            record[index] = None if pairs is None else json.dumps(pairs)
-        return tuple(record)
-
-    @classmethod
-    def from_record(cls, record: Sequence[Any]) -> FactState:
-        """From a tuple in COLUMNS order (JSON as text or decoded)."""
-        values = list(record)
-        for index in _JSON_INDEXES:
-            values[index] = _pairs_from_json(values[index])
-        return cls(*values)
-
-    @classmethod
-    def from_row(cls, row: Any) -> FactState:
-        data = dict(row)
-        data["appointment_history"] = _pairs_from_json(data.get("appointment_history"))
-        data["supplement_waits"] = _pairs_from_json(data.get("supplement_waits"))
-        return cls(**{name: data[name] for name in COLUMNS if name in data})
-
-    # ---- derived columns ----------------------------------------------------------------------------
-    def derive(self) -> FactState:
-        self.appointment_at = self.case_appointment_at or self.receipt_appointment_at
-        # The earlier ending wins: the desk's withdrawal or the workflow's result / stop / withdrawal.
-        case, desk = self.case_resolved_at, self.desk_withdrawn_at
-        if case is not None and (desk is None or case <= desk):
-            self.resolved_at, self.outcome = case, self.case_outcome
-        elif desk is not None:
-            self.resolved_at, self.outcome = desk, "withdrawn"
-        else:
-            self.resolved_at, self.outcome = None, None
-        result = self.outcome in RESULT_OUTCOMES
-        # No event counts e-certified copies done: an electronic result of a dossier that asked for
-        # e-certified copies is taken to deliver all of them (bản sao điện tử).
-        self.e_certified_copies_done = self.e_certified_copies_requested if result and self.electronic_result else 0
-        self.reportable = (
-            self.has_receipt and not self.refused_at_desk and self.received_at is not None
-            and self.appointment_at is not None and self.level in LEVELS and self.channel in CHANNELS
-            and self.online_level in ONLINE_LEVELS)
-        resolved = self.resolved_at
-        self.irregular = resolved is not None and any(at > resolved for _, at in self.appointment_history)
-        return self
-
-    def fact_row(self) -> FactRow:
-        """The domain's view; only for `reportable` rows."""
-        assert self.received_at is not None and self.appointment_at is not None
-        total = max(0, self.documents_total)
-        return FactRow(
-            dossier_id=str(self.dossier_id), code=self.code, receiving_agency=self.receiving_agency,
-            competent_agency=self.competent_agency, procedure_code=self.procedure_code,
-            procedure_name=self.procedure_name, field=self.field, level=self.level,  # type: ignore[arg-type]
-            channel=self.channel, online_level=self.online_level,  # type: ignore[arg-type]
-            received_at=self.received_at, appointment_at=self.appointment_at,
-            extended_appointment_at=self.extended_appointment_at, resolved_at=self.resolved_at,
-            outcome=self.outcome,  # type: ignore[arg-type]
-            returned_at=self.returned_at, supplement_requested=max(0, self.supplement_requested),
-            documents_total=total, documents_digitised=min(total, max(0, self.documents_digitised)),
-            e_certified_copies_requested=max(0, self.e_certified_copies_requested),
-            e_certified_copies_done=max(0, self.e_certified_copies_done), electronic_result=self.electronic_result,
-            online_payment=self.online_payment,
-            rating=self.rating if self.rating is not None and 1 <= self.rating <= 5 else None,
-            refused_at_desk=self.refused_at_desk, waiting_supplement_since=self.waiting_supplement_since,
-            supplement_waits=self.supplement_waits, earlier_appointments=self.appointment_history)
-
-
-COLUMNS = tuple(f.name for f in dataclasses.fields(FactState))
-_JSON_INDEXES = (COLUMNS.index("appointment_history"), COLUMNS.index("supplement_waits"))
-
-
-def _pairs_json(pairs: tuple[Pair, ...]) -> list[list[str]] | None:
-    return [[a.isoformat(), b.isoformat()] for a, b in pairs] if pairs else None
-
-
-def _pairs_from_json(raw: Any) -> tuple[Pair, ...]:
-    if isinstance(raw, str):
-        raw = json.loads(raw)
-    if not raw:
-        return ()
-    return tuple((_utc(datetime.fromisoformat(a)), _utc(datetime.fromisoformat(b))) for a, b in raw)
 
 
 # ---- the fold -------------------------------------------------------------------------------------------
@@ -416,6 +276,52 @@ def contributions(state: FactState, baked: Baked) -> list[Contribution]:
         out.append(("resolved", (*base, baked.day(resolved), "closing" if closing else "result", timeliness,
                                  state.extended_appointment_at is not None)))
     return out
+
+
+# ---- a batch --------------------------------------------------------------------------------------------
+
+def first_of_each(items: Sequence[Item]) -> list[Item]:
+    """The items in order, a repeated event id kept once (its first copy)."""
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item[0] not in seen:
+            seen.add(item[0])
+            out.append(item)
+    return out
+
+
+def ended(state: FactState) -> bool:
+    """Resolved and known well enough to be counted (the desk's receipt may come after the result)."""
+    return state.reportable and state.resolved_at is not None
+
+
+def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item],
+               baked: Baked) -> tuple[Tally[Contribution], list[FactState]]:
+    """Fold the new events `todo` (in order) into `states`, the rows of their dossiers as stored (a dossier
+    without a row starts one, added to `states`). Returns the rollup deltas (what the old rows contributed
+    subtracted, what the new ones contribute added) and the reportable dossiers whose ending the batch made
+    known. An event the fold cannot apply (a bug, never data) is logged and its row left as the fold left it
+    — alike live and in a replay, so both stay equal; fix the bug, then rebuild."""
+    deltas: Tally[Contribution] = Tally()
+    unresolved = set()
+    for dossier, loaded in states.items():
+        deltas.subtract(contributions(loaded, baked))
+        if not ended(loaded):
+            unresolved.add(dossier)
+    for event_id, event, envelope in todo:
+        state = states.get(event.dossier_id)
+        if state is None:
+            state = states[event.dossier_id] = FactState(event.dossier_id)
+            unresolved.add(event.dossier_id)
+        try:
+            apply(state, event, envelope)
+        except Exception:
+            log.exception("event %s (%s) could not be folded; recorded without effect", event_id, envelope.type)
+            state.derive()
+    for state in states.values():
+        deltas.update(contributions(state, baked))
+    return deltas, [states[d] for d in unresolved if ended(states[d])]
 
 
 # The topics of the events folded here, once every fold above is registered: no notice event changes a fact

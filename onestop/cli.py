@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import tempfile
 from datetime import date
@@ -27,7 +26,11 @@ from libs.db import make_engine, upgrade
 from libs.db.migrate import alembic_config
 from libs.messaging.redrive import DeadLetter, NoSuchTopic, latest_per_event, read_dead_letters, redrive
 from libs.observability import mask_pii
-from libs.settings import REPO_ROOT, CommonSettings
+from libs.settings import CommonSettings
+from onestop.registry import NAMES
+from onestop.registry import service as registered
+from services.notifications.adapters.config import load_config as load_notifications_config
+from services.reporting import rebuild as reporting_rebuild
 
 app = typer.Typer(help="OneStop operator commands", no_args_is_help=True)
 db = typer.Typer(help="Database migrations (one database per service)", no_args_is_help=True)
@@ -37,7 +40,6 @@ app.add_typer(db, name="db")
 app.add_typer(dlq, name="dlq")
 app.add_typer(config, name="config")
 
-SERVICES = ("intake", "processing", "notifications", "reporting")
 BOOTSTRAP = typer.Option(CommonSettings().kafka_bootstrap, "--bootstrap", envvar="ONESTOP_KAFKA_BOOTSTRAP",
                          help="Kafka bootstrap servers")
 CONFIG_DIR = typer.Option(CommonSettings().config_dir, "--config-dir", envvar="ONESTOP_CONFIG_DIR",
@@ -45,9 +47,9 @@ CONFIG_DIR = typer.Option(CommonSettings().config_dir, "--config-dir", envvar="O
 
 
 def _migrations(service: str) -> Path:
-    if service not in SERVICES:
-        raise typer.BadParameter(f"service must be one of {', '.join(SERVICES)}")
-    return REPO_ROOT / "services" / service / "migrations"
+    if service not in NAMES:
+        raise typer.BadParameter(f"service must be one of {', '.join(NAMES)}")
+    return registered(service).migrations
 
 
 @db.command("upgrade")
@@ -179,8 +181,7 @@ def _calendar_summary(config_dir: Path) -> str:
 
 def _notifications_summary(config_dir: Path) -> str:
     # The notifications service owns the shape of its file; the CLI only asks it to load.
-    loader = importlib.import_module("services.notifications.adapters.config")
-    loader.load_config(config_dir / "notifications.yaml")
+    load_notifications_config(config_dir / "notifications.yaml")
     return "policy, retry, e-mail and SMS settings valid"
 
 
@@ -210,7 +211,7 @@ def rebuild(
         raise typer.BadParameter("only reporting has a rebuildable read model")
     argv = (["--no-swap"] if no_swap else []) + (["--batch", str(batch)] if batch else [])
     argv += ["--grace", str(grace)] if grace is not None else []
-    raise typer.Exit(importlib.import_module("services.reporting.rebuild").main(argv))
+    raise typer.Exit(reporting_rebuild.main(argv))
 
 
 if __name__ == "__main__":

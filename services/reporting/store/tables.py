@@ -3,11 +3,12 @@
 Alembic owns the fixed tables (`read_model` pointer, `read_model_generations`, `inbox`). The tables of a
 generation are derived data, named `rm<N>_…` and created by `GenerationTables.create` from the code's
 current shape; a change of that shape (or of the rules baked into the rollups) is applied by a rebuild,
-never by migrating rows: see services/reporting/rebuild.py.
+never by migrating rows: see services/reporting/rebuild.py. The Alembic env reads `metadata` from here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,11 +29,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from libs.db.bulk import Dialects
 from libs.db.types import UTCDateTime
-from libs.runtime import messaging_tables
+from libs.messaging import inbox_table
 
 metadata = MetaData()
-messaging_tables(metadata, outbox=False, inbox=True)
+INBOX = inbox_table(metadata)  # the live consumer's claimed event ids (a swap checks them against a generation)
 
 POINTER_ID = 1
 SHAPE = 1  # bump when the generation tables change shape; the next rebuild builds the new shape
@@ -87,13 +89,7 @@ class GenerationTables:
     def create_indexes(self, conn: Connection) -> None:
         for index in self.facts.indexes:
             conn.execute(CreateIndex(index, if_not_exists=True))
-        if conn.dialect.name == "postgresql":
-            # Stabbing index: the dossiers still pending at a moment C are those with received < C <= resolved.
-            conn.execute(text(
-                f"CREATE INDEX IF NOT EXISTS {self.prefix}facts_open ON {self.facts.name} USING gist "
-                f"({OPEN_RANGE}) WHERE reportable"))
-            for table in self.metadata.sorted_tables:
-                conn.execute(text(f"ANALYZE {table.name}"))
+        _MORE_INDEXES.of(conn)(conn, self)
 
     def drop(self, conn: Connection) -> None:
         for table in reversed(self.metadata.sorted_tables):
@@ -103,6 +99,24 @@ class GenerationTables:
 # The pending period of a dossier as a range, (received, resolved]; the GiST index and the query share it.
 OPEN_RANGE = ("tstzrange(received_at, CASE WHEN resolved_at IS NULL THEN NULL "
               "ELSE GREATEST(resolved_at, received_at) END, '(]')")
+
+
+def _open_range_index(conn: Connection, tables: GenerationTables) -> None:
+    """PostgreSQL: a stabbing index — the dossiers still pending at a moment C are those with
+    received < C <= resolved — and fresh statistics for the planner."""
+    conn.execute(text(
+        f"CREATE INDEX IF NOT EXISTS {tables.prefix}facts_open ON {tables.facts.name} USING gist "
+        f"({OPEN_RANGE}) WHERE reportable"))
+    for table in tables.metadata.sorted_tables:
+        conn.execute(text(f"ANALYZE {table.name}"))
+
+
+def _no_more_indexes(conn: Connection, tables: GenerationTables) -> None:
+    """Elsewhere (SQLite) the declared indexes are all there is; Form 06 takes the reference path."""
+
+
+_MORE_INDEXES: Dialects[Callable[[Connection, GenerationTables], None]] = Dialects(
+    postgresql=_open_range_index, portable=_no_more_indexes)
 
 
 @lru_cache(maxsize=8)

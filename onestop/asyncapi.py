@@ -1,10 +1,9 @@
 """AsyncAPI 3 documents generated from the services' FastStream brokers (never written by hand).
 
-`python -m libs.runtime.asyncapi --write` regenerates docs/asyncapi/; a test fails when they are stale."""
+`python -m onestop.asyncapi --write` (`make asyncapi`) regenerates docs/asyncapi/; a test fails when they are stale."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sys
@@ -13,8 +12,10 @@ from pathlib import Path
 from faststream.specification import AsyncAPI
 
 from libs.settings import REPO_ROOT
+from onestop.registry import NAMES
+from onestop.registry import service as registered
 
-SERVICES = ("intake", "processing", "notifications", "reporting")
+SERVICES = NAMES
 OUT = REPO_ROOT / "docs" / "asyncapi"
 
 
@@ -23,7 +24,7 @@ def document(service: str) -> str:
     # The document names the default development broker whatever this shell points at.
     saved = os.environ.pop("ONESTOP_KAFKA_BOOTSTRAP", None)
     try:
-        rt = importlib.import_module(f"services.{service}.app").build()
+        rt = registered(service).app.build()
     finally:
         if saved is not None:
             os.environ["ONESTOP_KAFKA_BOOTSTRAP"] = saved
@@ -43,7 +44,7 @@ def path(service: str) -> Path:
 
 def main(argv: list[str]) -> int:
     if "--write" not in argv:
-        print("usage: python -m libs.runtime.asyncapi --write", file=sys.stderr)
+        print("usage: python -m onestop.asyncapi --write", file=sys.stderr)
         return 2
     OUT.mkdir(parents=True, exist_ok=True)
     for service in SERVICES:

@@ -1,4 +1,4 @@
-"""Reading the live generation: Form 06, indicators, procedure review, overdue dossiers.
+"""Reports on the live generation: Form 06, indicators, procedure review, overdue dossiers.
 
 Form 06 has two ways to the same numbers:
 - `reference`: load the fact rows that touch the period and call the domain (`domain.form06`). Any
@@ -7,20 +7,17 @@ Form 06 has two ways to the same numbers:
   agency-year); only the rows the rollups cannot judge are classified in SQL — the partial day before
   `as_of`, dossiers whose appointment moved after their resolution (`irregular`), and the dossiers still
   pending at the cutoff (found with a GiST index on their open period). Carried-over dossiers are
-  received-before minus resolved-before, per level, field and channel.
+  received-before minus resolved-before, per level, field and channel. The SQL is in store/queries.py.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.calendar import WorkCalendar
@@ -37,9 +34,10 @@ from services.reporting.domain import (
     procedure_review,
 )
 from services.reporting.domain.facts import CLOSING_OUTCOMES
-from services.reporting.projection import Baked, FactState
-from services.reporting.service import baked_of, ensure_live, live_generation
-from services.reporting.store import OPEN_RANGE, GenerationTables, generation_tables
+from services.reporting.domain.projection import Baked
+from services.reporting.domain.state import FactState
+from services.reporting.store import queries
+from services.reporting.store.tables import GenerationTables
 
 # Counter slots (same order as Form06Counts): cols 3..13, then late with apology.
 C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13, APOLOGY = range(12)
@@ -72,29 +70,13 @@ class Reports:
         self.tz = ZoneInfo(rules.timezone)
         self._baked = Baked(rules.timezone, rules.judge_to_minute)
 
-    @asynccontextmanager
-    async def _reader(self) -> AsyncIterator[AsyncConnection]:
-        """One snapshot for all the statements of a report (PostgreSQL REPEATABLE READ; SQLite transactions
-        are serialisable anyway): the live consumer commits between them, the numbers must still add up."""
-        async with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                await conn.execution_options(isolation_level="REPEATABLE READ")
-                await conn.execute(text("SET LOCAL jit = off"))  # compiling costs more than these queries
-            yield conn
-
     async def _live(self, conn: AsyncConnection) -> tuple[GenerationTables, Baked]:
-        generation = await conn.run_sync(live_generation)
-        if generation is None:  # a brand-new database: create the (empty) first generation
-            async with self.engine.begin() as writer:
-                generation = await writer.run_sync(ensure_live, self._baked)
-                baked = await writer.run_sync(baked_of, generation)
-            return generation_tables(generation), baked
-        return generation_tables(generation), await conn.run_sync(baked_of, generation)
+        return await queries.live(self.engine, conn, self._baked)
 
     # ---- Form 06 --------------------------------------------------------------------------------------
     async def form06(self, agencies: set[str], period: Period, *, method: str = "auto") -> tuple[Form06, str]:
         """The form and how it was counted ("fast" or "reference")."""
-        async with self._reader() as conn:
+        async with queries.snapshot(self.engine) as conn:
             tables, baked = await self._live(conn)
             if method != "reference" and self._fast_possible(conn, baked, period):
                 return await self._form06_fast(conn, tables, agencies, period), "fast"
@@ -105,7 +87,7 @@ class Reports:
 
     def _fast_possible(self, conn: AsyncConnection, baked: Baked, period: Period) -> bool:
         local_start = period.start.astimezone(self.tz)
-        return (self.fast and conn.dialect.name == "postgresql" and period.cutoff >= period.start
+        return (self.fast and queries.FAST_FORM06.of(conn) and period.cutoff >= period.start
                 and (baked.timezone, baked.judge_to_minute) == (self.rules.timezone, self.rules.judge_to_minute)
                 and local_start.time() == time(0))
 
@@ -119,7 +101,7 @@ class Reports:
             "f_day": period.start.astimezone(self.tz).date(), "d_day": day_of_cutoff, "tz": self.rules.timezone,
             "closing": self.rules.withdrawn_stopped_on_time, "supp": self.rules.supplement_within_deadline,
         }
-        where_agency = _AGENCY_SQL[self.rules.attribute_to]
+        rows = await queries.form06_rows(conn, t, self.rules, params)
         groups: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0] * 12)
         carried: dict[tuple[str, str, str], int] = defaultdict(int)
 
@@ -137,23 +119,14 @@ class Reports:
             slots[C4 if channel == "online" else C5] += n
             slots[C3] += n
 
-        received = await conn.execute(text(
-            f"SELECT level, field, channel, "
-            f"{_INSIDE_AND_BEFORE} "
-            f"FROM {t.received_daily.name} WHERE day < :d_day AND {where_agency} GROUP BY 1, 2, 3"), params)
-        for level, field, channel, inside, before in received:
+        for level, field, channel, inside, before in rows.received:
             new(groups[(level, field)], channel, int(inside))
             carried[(level, field, channel)] += int(before)
-        settled = await conn.execute(text(
-            f"SELECT level, field, channel, outcome_class, timeliness, apology, "
-            f"{_INSIDE_AND_BEFORE} "
-            f"FROM {t.resolved_daily.name} WHERE day < :d_day AND {where_agency} GROUP BY 1, 2, 3, 4, 5, 6"), params)
-        for level, field, channel, outcome_class, timeliness, apology, inside, before in settled:
+        for level, field, channel, outcome_class, timeliness, apology, inside, before in rows.settled:
             carried[(level, field, channel)] -= int(before)
             if timeliness != "irregular" and inside:
                 resolved(groups[(level, field)], timeliness, outcome_class == "closing", apology, int(inside))
-        for level, field, channel, is_new, raw, outcome, apology, n in await conn.execute(
-                text(_edge_sql(t.facts, where_agency, self.rules.judge_to_minute)), params):
+        for level, field, channel, is_new, raw, outcome, apology, n in rows.edge:
             slots = groups[(level, field)]
             if is_new:
                 new(slots, channel, int(n))
@@ -165,8 +138,7 @@ class Reports:
             slots[C6] += n
             if self.rules.channel_split_includes_carried_over:
                 slots[C4 if channel == "online" else C5] += n
-        for level, field, pending, overdue in await conn.execute(
-                text(_pending_sql(t.facts, where_agency, self.rules.judge_to_minute)), params):
+        for level, field, pending, overdue in rows.pending:
             slots = groups[(level, field)]
             slots[C11] += int(pending)
             slots[C13] += int(overdue)
@@ -177,18 +149,16 @@ class Reports:
     async def _facts(self, conn: AsyncConnection, t: GenerationTables, agencies: set[str], start: datetime,
                      cutoff: datetime) -> list[FactRow]:
         """Reportable rows of the agencies received before the cutoff and not resolved before `start`."""
-        f = t.facts
-        query = select(f).where(f.c.reportable, _agency_clause(f, self.rules, agencies), f.c.received_at < cutoff,
-                                or_(f.c.resolved_at.is_(None), f.c.resolved_at >= start))
-        return [FactState.from_row(row).fact_row() for row in (await conn.execute(query)).mappings()]
+        states = await queries.fact_states(conn, t, self.rules, agencies, start, cutoff)
+        return [state.fact_row() for state in states]
 
     async def facts(self, agencies: set[str], period: Period) -> list[FactRow]:
-        async with self._reader() as conn:
+        async with queries.snapshot(self.engine) as conn:
             tables, _ = await self._live(conn)
             return await self._facts(conn, tables, agencies, period.start, period.cutoff)
 
     async def indicators(self, agencies: set[str], period: Period) -> Indicators:
-        async with self._reader() as conn:
+        async with queries.snapshot(self.engine) as conn:
             tables, _ = await self._live(conn)
             facts = await self._facts(conn, tables, agencies, period.start, period.cutoff)
             limits = await self._limits(conn, tables, agencies)
@@ -196,7 +166,7 @@ class Reports:
                           elapsed=self.calendar.working_hours_between, limit_hours=limits)
 
     async def review(self, agencies: set[str], period: Period) -> tuple[ProcedureReview, ...]:
-        async with self._reader() as conn:
+        async with queries.snapshot(self.engine) as conn:
             tables, _ = await self._live(conn)
             facts = await self._facts(conn, tables, agencies, period.start, period.cutoff)
             limits = await self._limits(conn, tables, agencies)
@@ -205,13 +175,9 @@ class Reports:
 
     async def _limits(self, conn: AsyncConnection, t: GenerationTables, agencies: set[str]) -> dict[str, float]:
         """Time limit in working hours per procedure (its newest version seen); none for calendar days."""
-        f = t.facts
-        query = (select(f.c.procedure_code, f.c.time_limit_value, f.c.time_limit_unit, f.c.procedure_version)
-                 .where(f.c.reportable, _agency_clause(f, self.rules, agencies), f.c.time_limit_unit.is_not(None))
-                 .distinct())
         best: dict[str, tuple[int, float | None]] = {}
         per_day = self.calendar.hours_per_day
-        for code, value, unit, version in await conn.execute(query):
+        for code, value, unit, version in await queries.time_limits(conn, t, self.rules, agencies):
             hours = {"working_days": (value or 0) * per_day, "hours": value, "same_day": per_day}.get(unit)
             if code not in best or (version or 0) > best[code][0]:
                 best[code] = (version or 0, hours)
@@ -221,86 +187,15 @@ class Reports:
         """Pending dossiers past their appointment now (đang giải quyết quá hạn), most overdue first,
         with the working hours since the appointment."""
         judge = Judge(self.rules)
-        async with self._reader() as conn:
+        async with queries.snapshot(self.engine) as conn:
             tables, _ = await self._live(conn)
-            f = tables.facts
-            rows = await conn.execute(select(f).where(
-                f.c.reportable, f.c.resolved_at.is_(None), f.c.appointment_at <= now,
-                _agency_clause(f, self.rules, agencies)).order_by(f.c.appointment_at))
-            states = [FactState.from_row(row) for row in rows.mappings()]
+            states = await queries.pending_past_appointment(conn, tables, self.rules, agencies, now)
         out = []
         for state in states:
             if judge.overdue_at(state.fact_row(), now):
                 assert state.appointment_at is not None
                 out.append((state, self.calendar.working_hours_between(state.appointment_at, now)))
         return out
-
-
-def _agency_clause(f: Table, rules: CountingRules, agencies: set[str]) -> Any:
-    if rules.attribute_to == "receiving":
-        return f.c.receiving_agency.in_(agencies)
-    if rules.attribute_to == "competent":
-        return f.c.competent_agency.in_(agencies)
-    return or_(f.c.receiving_agency.in_(agencies), f.c.competent_agency.in_(agencies))
-
-
-_INSIDE_AND_BEFORE = ("COALESCE(SUM(count) FILTER (WHERE day >= :f_day), 0), "
-                      "COALESCE(SUM(count) FILTER (WHERE day < :f_day), 0)")
-_AGENCY_SQL = {
-    "receiving": "receiving_agency = ANY(:agencies)",
-    "competent": "competent_agency = ANY(:agencies)",
-    "either": "(receiving_agency = ANY(:agencies) OR competent_agency = ANY(:agencies))",
-}
-
-# The original appointment as known at the cutoff :c (FactRow.appointment_known_at).
-_APPOINTMENT_AT_C = (
-    "CASE WHEN appointment_history IS NULL THEN appointment_at ELSE COALESCE(("
-    "SELECT (h.v->>0)::timestamptz FROM json_array_elements(appointment_history) WITH ORDINALITY AS h(v, n) "
-    "WHERE (h.v->>1)::timestamptz > CAST(:c AS timestamptz) ORDER BY h.n LIMIT 1), appointment_at) END")
-_WAITING_AT_C = (
-    "((waiting_supplement_since IS NOT NULL AND waiting_supplement_since <= :c) OR "
-    "(supplement_waits IS NOT NULL AND EXISTS (SELECT 1 FROM json_array_elements(supplement_waits) w "
-    "WHERE (w->>0)::timestamptz <= CAST(:c AS timestamptz) AND CAST(:c AS timestamptz) < (w->>1)::timestamptz)))")
-
-
-def _late_from(expr: str, to_minute: bool) -> str:
-    """Judge.late_from in SQL: the first instant past the appointment."""
-    if to_minute:
-        return f"(date_trunc('minute', {expr}) + interval '1 minute')"
-    return f"({expr} + interval '1 microsecond')"
-
-
-def _edge_sql(facts: Table, where_agency: str, to_minute: bool) -> str:
-    """Rows the rollups do not cover: received or resolved on the cutoff's own day [D, C), and irregular
-    rows resolved in [F, D); each row's verdict computed as Judge.resolution does."""
-    return f"""
-        WITH rows AS (
-            SELECT level, field, channel, received_at, resolved_at, outcome, irregular,
-                   extended_appointment_at IS NOT NULL AS apology, {_APPOINTMENT_AT_C} AS appt
-            FROM {facts.name}
-            WHERE reportable AND {where_agency} AND received_at < :c AND (
-                  (received_at >= :d AND received_at < :c) OR (resolved_at >= :d AND resolved_at < :c)
-                  OR (irregular AND resolved_at >= :f AND resolved_at < :d)))
-        SELECT level, field, channel, received_at >= :d AS is_new,
-               CASE WHEN resolved_at IS NULL OR resolved_at >= :c OR resolved_at < :f
-                         OR (resolved_at < :d AND NOT irregular) THEN NULL
-                    WHEN resolved_at >= {_late_from("appt", to_minute)} THEN 'late'
-                    WHEN (resolved_at AT TIME ZONE :tz)::date < (appt AT TIME ZONE :tz)::date THEN 'early'
-                    ELSE 'on_time' END AS verdict,
-               outcome, apology, count(*)
-        FROM rows GROUP BY 1, 2, 3, 4, 5, 6, 7"""
-
-
-def _pending_sql(facts: Table, where_agency: str, to_minute: bool) -> str:
-    """Dossiers pending at the cutoff (received < C <= resolved) and, of them, those overdue
-    (Judge.overdue_at)."""
-    overdue = (f"NOT (CAST(:supp AS boolean) AND {_WAITING_AT_C}) "
-               f"AND CAST(:c AS timestamptz) >= {_late_from(_APPOINTMENT_AT_C, to_minute)}")
-    return f"""
-        SELECT level, field, count(*), count(*) FILTER (WHERE {overdue})
-        FROM {facts.name}
-        WHERE reportable AND {where_agency} AND {OPEN_RANGE} @> CAST(:c AS timestamptz)
-        GROUP BY 1, 2"""
 
 
 def rates_json(ind: Indicators) -> dict[str, Any]:

@@ -119,3 +119,5 @@ class DailySequence(Base, table=True):
 DAILY_SEQUENCES = DailySequence.__table__  # type: ignore[attr-defined]
 DOSSIERS = DossierRow.__table__  # type: ignore[attr-defined]
 HISTORY = DossierHistoryRow.__table__  # type: ignore[attr-defined]
+OUTBOX = metadata.tables["outbox"]
+INBOX = metadata.tables["inbox"]
