@@ -5,6 +5,7 @@ each consumer's inbox (`applied_at` of that event's ce_id). Plus a baseline in t
 consume → produce of the same number of same-size events through the same broker.
 
     .venv/bin/python bench/pipeline.py --rate 200 --seconds 120
+    .venv/bin/python bench/pipeline.py --find-sustainable     # this machine's sustainable rate, then 2× it
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import asyncpg
@@ -51,6 +52,14 @@ JSON_BODY = {"Content-Type": "application/json"}
 SOCKET_DIR = Path(os.environ.get("ONESTOP_RUN_DIR", Path(__file__).resolve().parents[1] / ".run")) / "postgres"
 WARD = "000.00.12.H55"
 CONSUMERS = ("processing", "notifications", "reporting")
+
+
+class Posted(NamedTuple):
+    sent: dict[str, datetime]  # dossier id → when its 201 came back
+    elapsed: float
+    errors: int
+    client_cpu_ms: float  # the load generator's CPU per request
+    answers: list[tuple[int, float]]  # (HTTP status or 0, seconds to the answer) of every request
 
 
 def body(i: int) -> dict[str, Any]:
@@ -108,14 +117,16 @@ async def drop_dbs(run: str) -> None:
     await admin.close()
 
 
-async def post_open_loop(stack: Stack, n: int, rate: float) -> tuple[dict[str, datetime], float, int, float]:
-    """Fire request i at t0 + i/rate whatever the earlier ones are doing; returns id → response time.
+async def post_open_loop(stack: Stack, n: int, rate: float, first: int = 0) -> Posted:
+    """Fire request i at t0 + i/rate whatever the earlier ones are doing; returns id → response time, and
+    every request's (status, seconds to its answer) — status 0 for a client time-out or a broken connection.
 
     The generator shares the two cores with what it measures, where real requests come from other machines,
     so it is kept cheap: aiohttp rather than httpx (a third of the CPU per request), on uvloop, bodies
     encoded before the clock starts (its own CPU per request is reported)."""
     token = issue_token("bench", ["desk_officer"], WARD, CommonSettings().jwt_secret)
     done: dict[str, datetime] = {}
+    answers: list[tuple[int, float]] = []
     errors = 0
     connector = aiohttp.TCPConnector(limit=200)
     async with aiohttp.ClientSession(base_url=stack.url("intake"), connector=connector,
@@ -124,16 +135,19 @@ async def post_open_loop(stack: Stack, n: int, rate: float) -> tuple[dict[str, d
 
         async def one(i: int) -> None:
             nonlocal errors
+            asked = time.perf_counter()
             try:
                 async with client.post("/api/v1/dossiers", data=bodies[i], headers=JSON_BODY) as r:
                     if r.status == 201:
                         done[(await r.json())["id"]] = datetime.now(UTC)
                     else:
                         errors += 1
+                    answers.append((r.status, time.perf_counter() - asked))
             except (aiohttp.ClientError, TimeoutError):  # counted, not fatal: the figure is what got through
                 errors += 1
+                answers.append((0, time.perf_counter() - asked))
 
-        bodies = [json.dumps(body(i) | {"receiving_agency": WARD}).encode() for i in range(n)]
+        bodies = [json.dumps(body(first + i) | {"receiving_agency": WARD}).encode() for i in range(n)]
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         tasks = []
@@ -144,7 +158,7 @@ async def post_open_loop(stack: Stack, n: int, rate: float) -> tuple[dict[str, d
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - t0
-    return done, elapsed, errors, 1000 * (time.process_time() - cpu0) / max(1, n)
+    return Posted(done, elapsed, errors, 1000 * (time.process_time() - cpu0) / max(1, n), answers)
 
 
 async def applied_latencies(urls: dict[str, str], sent: dict[str, datetime], timeout: float
@@ -201,7 +215,7 @@ async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
         spies = _spy(stack, profile_dir, n / rate) if profile_dir else []
         cpu_timeline: list[dict[str, float]] = []
         sampler = asyncio.create_task(sample_cpu({s: stack.procs[s].pid for s in SERVICES}, kafka_port, cpu_timeline))
-        sent, elapsed, errors, client_cpu = await post_open_loop(stack, n, rate)
+        sent, elapsed, errors, client_cpu, _ = await post_open_loop(stack, n, rate)
         for spy in spies:
             spy.wait()
         lat = await applied_latencies(urls, sent, timeout=120)
@@ -255,5 +269,13 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--profile", type=Path, help="record each service with py-spy into this folder")
+    parser.add_argument("--find-sustainable", action="store_true",
+                        help="find this machine's sustainable rate, then offer twice it (bench/capacity.py)")
     args = parser.parse_args()
-    uvloop.run(main(int(args.rate * args.seconds), args.rate, args.profile))
+    if args.find_sustainable:
+        from bench import capacity
+
+        sys.argv = [sys.argv[0]]
+        uvloop.run(capacity.main(capacity.parser().parse_args([])))
+    else:
+        uvloop.run(main(int(args.rate * args.seconds), args.rate, args.profile))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.promtool import SERVICE_METRICS, promtool
+from tests.support.promtool import MIDDLEWARE_METRICS, SERVICE_METRICS, promtool
 
 REPO = Path(__file__).resolve().parents[2]
 PROM = REPO / "deploy" / "prometheus"
@@ -24,7 +24,7 @@ OPERATIONS = REPO / "docs" / "operations.md"
 SEVERITIES = {"page", "ticket", "info"}
 REQUIRED_ANNOTATIONS = ("summary", "description", "runbook")
 
-KNOWN_METRICS = SERVICE_METRICS
+KNOWN_METRICS = SERVICE_METRICS | MIDDLEWARE_METRICS  # the HTTP request metrics too (admission ratio)
 METRIC_TOKEN = r"\b[a-z_][a-z0-9_]*(?::[a-z0-9_]+)+|\b(?:onestop|faststream|http)_\w+"
 
 
