@@ -51,7 +51,9 @@ async def find_sustainable(stack: Stack, urls: dict[str, str], args: Any) -> tup
         posted = await post_open_loop(stack, n, rate, first)
         first += n
         p99, drain = await counted_p99(urls, posted)
-        ok = p99 <= BOUND and posted.errors == 0
+        # Held: the p99 bound kept while (nearly) every receipt was taken — a step the desk met by turning
+        # more than 1 % away is past what the machine sustains, whatever its p99.
+        ok = p99 <= BOUND and posted.errors <= n // 100
         steps.append({"rate": rate, "accepted": len(posted.sent), "errors": posted.errors, "p99_counted_s": p99,
                       "drain_s": drain, "held": ok})
         print(f"  step {rate:.0f}/s: p99 receipt → counted {p99:.2f} s, errors {posted.errors}"
@@ -85,8 +87,11 @@ async def main(args: Any) -> None:
                   db_urls=urls, extra_env={"ONESTOP_LOG_LEVEL": "WARNING", "ONESTOP_CLOCK": "system"})
     try:
         await stack.start_all()
-        print("finding the sustainable rate:", flush=True)
-        sustainable, steps = await find_sustainable(stack, urls, args)
+        if args.sustainable:  # measured before: go straight to the overload
+            sustainable, steps = args.sustainable, []
+        else:
+            print("finding the sustainable rate:", flush=True)
+            sustainable, steps = await find_sustainable(stack, urls, args)
         burst = await overload(stack, urls, 2 * max(sustainable, args.start), args.burst_seconds)
     finally:
         stack.stop_all()
@@ -116,6 +121,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--step-seconds", type=float, default=30)
     p.add_argument("--max-rate", type=float, default=400)
     p.add_argument("--burst-seconds", type=float, default=60)
+    p.add_argument("--sustainable", type=float, help="skip the search: the sustainable rate found by an earlier run")
     return p
 
 

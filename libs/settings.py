@@ -27,6 +27,8 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET  # HS256 in development only
     jwks_url: str | None = None
+    jwt_issuer: str = "onestop"  # a token's `iss` must be this…
+    jwt_audience: str = "onestop"  # …and its `aud` must name this (the identity provider's client id for OneStop)
     # Latency traded for CPU: how long a consumer lets the broker gather records per fetch, and how long a
     # woken outbox relay waits for more commits to join its round (fuller batches, fewer round trips).
     consumer_fetch_wait_ms: int = 50
@@ -66,10 +68,10 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     consumer_group: str = ""  # default onestop-<service>; separate stacks on one broker need their own
     # Admission control (libs/runtime/admission.py): past these bounds a request gets 503 + Retry-After at once.
-    max_in_flight: int = Field(default=32, ge=1)  # HTTP requests served at once
-    queue_max: int = Field(default=64, ge=0)  # more that may wait for a place…
-    queue_wait_seconds: float = Field(default=1.0, ge=0)  # …this long at most
-    public_in_flight: int = Field(default=16, ge=0)  # citizens' look-ups run only below this many (shed first)
+    max_in_flight: int = Field(default=8, ge=1)  # HTTP requests served at once (one event loop: more only queue)
+    queue_max: int = Field(default=16, ge=0)  # more that may wait for a place…
+    queue_wait_seconds: float = Field(default=0.5, ge=0)  # …this long at most
+    public_in_flight: int = Field(default=4, ge=0)  # citizens' look-ups run only below this many (shed first)
     db_pool_timeout_seconds: float = Field(default=2.0, gt=0)  # wait for a database connection, then 503
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # a larger request body gets 413 before it is parsed
 

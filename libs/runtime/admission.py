@@ -29,10 +29,10 @@ PUBLIC_PREFIX = "/api/v1/public"
 
 @dataclass(frozen=True)
 class Limits:
-    max_in_flight: int = 32
-    queue_max: int = 64
-    queue_wait: float = 1.0  # seconds a request may wait for a place
-    public_in_flight: int = 16
+    max_in_flight: int = 8
+    queue_max: int = 16
+    queue_wait: float = 0.5  # seconds a request may wait for a place
+    public_in_flight: int = 4
 
 
 class AdmissionMetrics:
