@@ -1,7 +1,9 @@
 """Settings of the notifications service (env prefix ONESTOP_NOTIFICATIONS_).
 
 The YAML file (deploy/config/notifications.yaml, or CONFIG_FILE) holds the policy, retry schedule and
-channel settings; the variables below override the deployment-specific parts of it. Secrets:
+channel settings; the variables below override the deployment-specific parts of it. Outside development
+(ONESTOP_ENVIRONMENT=production) the service refuses to start with SMTP without TLS, an http SMS gateway,
+notices only logged, or a look-up link that is not https (NotificationsConfig.unsafe_outside_development). Secrets:
 ONESTOP_NOTIFICATIONS_SMTP_PASSWORD and ONESTOP_NOTIFICATIONS_SMS_TOKEN (read by the config loader). The consumer
 group, like every service's, is ONESTOP_NOTIFICATIONS_CONSUMER_GROUP (default onestop-notifications)."""
 
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from pydantic import PositiveFloat, PositiveInt
 from pydantic_settings import SettingsConfigDict
 
+from libs.runtime.runtime import UnsafeSettings
 from libs.settings import CommonSettings, ServiceSettings
 from services.notifications.adapters.config import NotificationsConfig, load_config
 
@@ -31,6 +34,7 @@ class NotificationsSettings(ServiceSettings):
     smtp_user: str | None = None
     sms_provider: Literal["console", "http"] | None = None
     sms_url: str | None = None
+    lookup_url: str | None = None  # the citizens' look-up page linked from notices; https outside development
 
     # Delivery loop
     delivery_enabled: bool = True
@@ -43,8 +47,11 @@ class NotificationsSettings(ServiceSettings):
     retry_window_seconds: PositiveFloat | None = None
 
     def notifications_config(self, common: CommonSettings) -> NotificationsConfig:
-        config = load_config(self.config_file or common.config_dir / "notifications.yaml")
-        return apply_overrides(config, self)
+        """The file with the environment put over it; UnsafeSettings outside development when it is unfit."""
+        config = apply_overrides(load_config(self.config_file or common.config_dir / "notifications.yaml"), self)
+        if common.environment != "development" and (problems := config.unsafe_outside_development()):
+            raise UnsafeSettings("notifications", common.environment, problems)
+        return config
 
 
 def _set(target: dict[str, Any], name: str, value: object) -> None:
@@ -70,6 +77,7 @@ def apply_overrides(config: NotificationsConfig, s: NotificationsSettings) -> No
     _set(retry, "window_seconds", s.retry_window_seconds)
     if retry["max_delay_seconds"] < retry["initial_delay_seconds"]:
         retry["max_delay_seconds"] = retry["initial_delay_seconds"]
+    lookup_url = config.lookup_url if s.lookup_url is None else s.lookup_url
     return NotificationsConfig.model_validate(
-        {**config.model_dump(), "email": email, "sms": sms, "retry": retry}
+        {**config.model_dump(), "email": email, "sms": sms, "retry": retry, "lookup_url": lookup_url}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +51,25 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+# ---- spreadsheet formula injection (OWASP "CSV Injection") ------------------------------------------
+# A text cell that starts with one of these is run as a formula by Excel / LibreOffice / Google Sheets
+# (=, +, -, @; a tab or CR before them is skipped by some). Labels come from the catalogue and events, so a
+# field named "=HYPERLINK(...)" would otherwise run on the reporting officer's machine.
+_FORMULA_START = frozenset("=+-@\t\r\n")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")  # a genuine number written as text: left as it is
+
+
+def safe_cell(value: object) -> object:
+    """The value as a spreadsheet may show it without running it: numbers as they are; text that a
+    spreadsheet would read as a formula (leading whitespace aside) behind a single quote, which shows it as
+    text. Used for every text cell of the CSV and XLSX exports."""
+    if not isinstance(value, str) or _NUMBER.fullmatch(value):
+        return value
+    if value[:1] in _FORMULA_START or value.lstrip(" \t\r\n")[:1] in _FORMULA_START:
+        return "'" + value
+    return value
+
+
 # ---- JSON -------------------------------------------------------------------------------------------
 
 def _counts_json(counts: Form06Counts) -> dict[str, Any]:
@@ -89,7 +109,8 @@ def form06_csv(form: Form06) -> bytes:
     writer.writerow(_csv_header())
     writer.writerow([f"({n})" for n in range(1, 14)] + [""])
     for line in form.lines():
-        writer.writerow([line.stt, line.label, *line.counts.columns(), line.counts.late_with_apology])
+        writer.writerow([safe_cell(line.stt), safe_cell(line.label), *line.counts.columns(),
+                         line.counts.late_with_apology])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -131,7 +152,7 @@ def _write_title(sheet: Any, form: Form06, title: str) -> None:
     lines = (f"{FORM_NAME} — {FORM_TITLE}", title, f"Kỳ báo cáo: từ {first} đến {last}")
     for row, text in enumerate(lines, start=1):
         sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=13)
-        cell = sheet.cell(row=row, column=1, value=text)
+        cell = _text_cell(sheet, row, 1, text)
         cell.font, cell.alignment = Font(bold=row < 3), _CENTER
 
 
@@ -158,7 +179,8 @@ def _write_lines(sheet: Any, form: Form06) -> int:
         bold = line.kind != "row"
         values = [line.stt, line.label, *line.counts.columns()]
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row, column=column, value=value)
+            cell = _text_cell(sheet, row, column, value) if isinstance(value, str) else sheet.cell(
+                row=row, column=column, value=value)
             cell.border, cell.font = _BOX, Font(bold=bold)
             if column != 2:
                 cell.alignment = _CENTER
@@ -174,4 +196,13 @@ def _write_notes(sheet: Any, form: Form06, row: int) -> None:
         f"Số liệu tính đến: {form.cutoff.astimezone(ZoneInfo(form.rules.timezone)):%H:%M %d/%m/%Y}",
     ]
     for offset, text in enumerate(notes):
-        sheet.cell(row=row + offset, column=2, value=text).font = Font(italic=True)
+        _text_cell(sheet, row + offset, 2, text).font = Font(italic=True)
+
+
+def _text_cell(sheet: Any, row: int, column: int, text: str) -> Any:
+    """A text cell that is never a formula: openpyxl stores a str starting with '=' as one, so the type is
+    set after the value, and the text is neutralised as in the CSV."""
+    cell = sheet.cell(row=row, column=column, value=safe_cell(text))
+    if text:  # an empty text stays an empty cell
+        cell.data_type = "s"
+    return cell

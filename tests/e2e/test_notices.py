@@ -31,7 +31,7 @@ pytestmark = pytest.mark.infra
 WARD = f.WARD
 OTHER_WARD = "000.00.13.H55"
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config" / "notifications.yaml"
-LOOKUP = "http://localhost:8001/public/lookup"
+LOOKUP = "http://127.0.0.1:8000/tra-cuu"  # lookup_url of deploy/config/notifications.yaml
 
 
 def token(agency: str = WARD, roles: tuple[str, ...] = ("desk_officer",)) -> dict[str, str]:

@@ -11,16 +11,27 @@ from email.utils import format_datetime
 from typing import Literal, NamedTuple, Protocol
 
 import aiosmtplib
-from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr
+from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr, field_validator, model_validator
 
 from services.notifications.adapters.mime import from_header, quoted_printable, unstructured_header
+from services.notifications.domain.context import without_breaks
 from services.notifications.domain.delivery import DeliveryResult, delivered, permanent, temporary
 from services.notifications.domain.keys import DEFAULT_MESSAGE_ID_DOMAIN, message_id
 from services.notifications.domain.rendering import RenderedNotice
 
 log = logging.getLogger(__name__)
 IDEMPOTENCY_HEADER = "X-OneStop-Idempotency-Key"
-_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+# One bare address (addr-spec): no whitespace or control character (CR, LF…), none of RFC 5322's specials
+# (a display name, a comment, a group, a list of recipients), exactly one @ and a dot in the domain.
+# Non-ASCII letters stay allowed (SMTPUTF8).
+_NOT_IN_ADDRESS = r'\s\x00-\x1f\x7f-\x9f@<>()\[\],;:"\\'
+_ADDRESS = re.compile(rf"[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}]+\.[^{_NOT_IN_ADDRESS}.]+")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def is_address(value: str) -> bool:
+    """Whether the value is one bare e-mail address that can go into a To header and RCPT TO as it is."""
+    return _ADDRESS.fullmatch(value) is not None
 
 
 class SmtpSettings(BaseModel):
@@ -38,6 +49,33 @@ class SmtpSettings(BaseModel):
     timeout_seconds: PositiveFloat = 10
     message_id_domain: str = DEFAULT_MESSAGE_ID_DOMAIN
 
+    @model_validator(mode="after")
+    def _one_kind_of_tls(self) -> SmtpSettings:
+        if self.starttls and self.use_tls:
+            raise ValueError("email.starttls (port 587) and email.use_tls (port 465) exclude each other")
+        return self
+
+    @field_validator("from_address")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        if not is_address(value):
+            raise ValueError("from_address must be one bare e-mail address (no name, no line break)")
+        return value
+
+    @field_validator("from_name")
+    @classmethod
+    def _one_line_name(cls, value: str | None) -> str | None:
+        if value is not None and without_breaks(value) != value:
+            raise ValueError("from_name must be one line without control characters")
+        return value
+
+    @field_validator("message_id_domain")
+    @classmethod
+    def _domain(cls, value: str) -> str:
+        if not _DOMAIN.fullmatch(value):
+            raise ValueError("message_id_domain must be a domain name (letters, digits, dots, hyphens)")
+        return value
+
 
 class _Mail(NamedTuple):
     headers: list[tuple[str, str]]  # raw values, folded with CRLF + space
@@ -48,6 +86,8 @@ class _Mail(NamedTuple):
 def _compose(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> _Mail:
     if notice.subject is None or notice.html is None:
         raise ValueError("an e-mail needs a notice rendered for the email channel")
+    if not is_address(to):  # the senders refuse it first; this holds for any caller
+        raise ValueError("not one bare e-mail address: refused before it reaches a header")
     mid = message_id(key, settings.message_id_domain)
     boundary = f"=_{mid[1:33]}"  # '=_' never occurs in quoted-printable text: no body line can collide
     headers = [
@@ -62,7 +102,17 @@ def _compose(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) 
     ]
     parts = [('text/plain; charset="utf-8"', quoted_printable(notice.text)),
              ('text/html; charset="utf-8"', quoted_printable(notice.html))]
+    for name, value in headers:
+        _check_header(name, value)
     return _Mail(headers, boundary, parts)
+
+
+def _check_header(name: str, value: str) -> None:
+    """The last guard against header injection: a raw value may break a line only to fold it (CRLF + space);
+    any other CR or LF would start a header of its own."""
+    unfolded = value.replace("\r\n ", " ")
+    if "\r" in unfolded or "\n" in unfolded:
+        raise ValueError(f"the {name} header would carry a line break")
 
 
 _QP = "quoted-printable"  # 7-bit safe for any MTA
@@ -90,9 +140,9 @@ def build_email(notice: RenderedNotice, to: str, key: str, settings: SmtpSetting
 def email_bytes(notice: RenderedNotice, to: str, key: str, settings: SmtpSettings) -> bytes:
     """The message build_email makes, in its wire form (CRLF, 7-bit), without the stdlib generator (which
     parses every Content-Type and Content-Transfer-Encoding header again). The address must be ASCII."""
+    mail = _compose(notice, to, key, settings)  # refuses a hostile address first
     if not to.isascii():
         raise ValueError("email_bytes needs an ASCII address; build_email handles internationalised ones")
-    mail = _compose(notice, to, key, settings)
     out = [f"{name}: {value}\r\n" for name, value in mail.headers]
     for content_type, payload in mail.parts:
         out.append(f"\r\n--{mail.boundary}\r\nContent-Type: {content_type}\r\n"
@@ -127,9 +177,9 @@ class EmailSender:
         self.settings = settings
 
     async def send(self, to: str, notice: RenderedNotice, key: str) -> DeliveryResult:
-        if not _ADDRESS.fullmatch(to.strip()):
-            return permanent("invalid e-mail address")
         to = to.strip()
+        if not is_address(to):
+            return permanent("invalid e-mail address")
         # non-ASCII address: the stdlib message, so aiosmtplib negotiates SMTPUTF8 as before
         s = self.settings
         msg = email_bytes(notice, to, key, s) if to.isascii() else build_email(notice, to, key, s)
@@ -173,9 +223,9 @@ class LogEmail:
         self.sent: list[EmailMessage] = []
 
     async def send(self, to: str, notice: RenderedNotice, key: str) -> DeliveryResult:
-        if not _ADDRESS.fullmatch(to.strip()):
-            return permanent("invalid e-mail address")
         to = to.strip()
+        if not is_address(to):
+            return permanent("invalid e-mail address")
         if len(self.sent) < 100:  # for tests; bounded so a long-running dev process does not grow
             self.sent.append(build_email(notice, to, key, self.settings))
         elif to.isascii():  # built as EmailSender would, without the stdlib message nobody keeps

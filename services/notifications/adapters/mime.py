@@ -13,6 +13,8 @@ import re
 from email.utils import formataddr
 from functools import lru_cache
 
+from services.notifications.domain.context import single_line, without_breaks
+
 # The message is assembled from pre-encoded raw header values and quoted-printable payloads (binascii, in C):
 # the EmailMessage API would parse every header through email.headerregistry and encode the bodies with the
 # pure-Python quoprimime, ~1.4 ms per message. tests/unit/notifications/test_notif_email_build.py proves the
@@ -80,7 +82,9 @@ def fold_header(name: str, tokens: list[str]) -> str:
 def unstructured_header(name: str, value: str) -> str:
     """A raw unstructured header value: plain ASCII as is (folded at spaces), otherwise encoded-words (also
     for ASCII that would read as one, "=?"). The stdlib folder of Python 3.11 drops the space between folded
-    encoded-words ("bổ sung,hoàn"): here the spaces are inside the encoded text."""
+    encoded-words ("bổ sung,hoàn"): here the spaces are inside the encoded text. Control characters become
+    spaces first: a CR/LF, even encoded, would read back as a line break inside the header."""
+    value = without_breaks(value)
     if not value:
         return value
     if _PLAIN_HEADER.fullmatch(value) and "=?" not in value:
@@ -90,7 +94,9 @@ def unstructured_header(name: str, value: str) -> str:
 
 @lru_cache(maxsize=8)
 def from_header(name: str | None, address: str) -> str:
-    """The From value is the same for every message of a sender: encoded once."""
+    """The From value is the same for every message of a sender: encoded once. The display name is made one
+    line (SmtpSettings refuses a name with line breaks; this holds for any caller)."""
+    name = single_line(name) if name else None
     if not name:
         return address
     if _PLAIN_HEADER.fullmatch(name) and "=?" not in name:

@@ -24,14 +24,20 @@ class Sendable(Protocol):
 class Senders:
     email: EmailSenderProtocol
     sms: SmsSender
+    # The look-up link as configured now: a notice planned (or retried) across a change of the address, e.g.
+    # from development's http to the real https page, links to the page that exists. None: as planned.
+    lookup_url: str | None = None
 
     @classmethod
     def from_config(cls, config: NotificationsConfig) -> Senders:
-        return cls(make_email_sender(config.email), make_sms_sender(config.sms))
+        return cls(make_email_sender(config.email), make_sms_sender(config.sms), config.lookup_url)
 
     async def send(self, channel: str, to: str, row: Sendable) -> DeliveryResult:
+        context = row.context
+        if self.lookup_url is not None and context.get("lookup_url") != self.lookup_url:
+            context = {**context, "lookup_url": self.lookup_url}
         try:
-            notice = render(row.kind, channel, row.context)
+            notice = render(row.kind, channel, context)
         except Exception as exc:  # bad stored context or a template bug: retrying will not help
             return permanent(f"cannot render the notice: {type(exc).__name__}: {exc}")
         if channel == Channel.EMAIL:

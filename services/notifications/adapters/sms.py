@@ -6,9 +6,10 @@ import logging
 from typing import Any, Literal, Protocol
 
 import httpx
-from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, PositiveFloat, SecretStr, field_validator, model_validator
 
 from services.notifications.adapters.phone import mask_phone, normalise_mobile
+from services.notifications.adapters.urls import check_web_address
 from services.notifications.domain.delivery import DeliveryResult, delivered, permanent, temporary
 from services.notifications.domain.gsm7 import sms_parts
 
@@ -33,6 +34,11 @@ class HttpSmsSettings(BaseModel):
     success_value: str | int | bool = "ok"
     id_field: str | None = "id"  # dotted path of the provider's message id
     timeout_seconds: PositiveFloat = 10
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        return check_web_address(value, "sms.http.url")
 
 
 class SmsSettings(BaseModel):

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
 from services.notifications.domain.kinds import NoticeKind
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# C0 and C1 controls (CR, LF, NUL, ESC…), DEL, and the Unicode line and paragraph separators
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def without_breaks(text: str) -> str:
+    """The text with every control character and line break replaced by a space (spacing otherwise kept)."""
+    return _LINE_BREAKING.sub(" ", text)
+
+
+def single_line(text: str) -> str:
+    """The text as one line: control characters and line breaks become spaces, runs of whitespace one space.
+    Names and subjects come from citizens and officers; a CR/LF in them must never start a new line of an
+    e-mail header (or of the letter's salutation)."""
+    return " ".join(without_breaks(text).split())
 
 
 class NoticeContext(BaseModel):
@@ -28,6 +43,12 @@ class NoticeContext(BaseModel):
     new_appointment_at: AwareDatetime | None = None
     pickup_place: str | None = None
     lookup_url: str | None = None
+
+    @field_validator("dossier_code", "applicant_name", "procedure_name", "agency_name", "where_to_bring",
+                     "pickup_place", "lookup_url")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return None if value is None else single_line(value)
 
 
 REQUIRED_FIELDS: dict[NoticeKind, tuple[str, ...]] = {

@@ -11,7 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
-from services.notifications.domain.context import VN_TZ, NoticeContext, check_context
+from services.notifications.domain.context import VN_TZ, NoticeContext, check_context, single_line
 from services.notifications.domain.gsm7 import sms_parts, to_gsm7_unaccented
 from services.notifications.domain.kinds import Channel, NoticeKind
 
@@ -74,7 +74,7 @@ def _render_sms(env: Environment, kind: NoticeKind, variables: dict[str, Any]) -
 
 
 def _render_email(env: Environment, kind: NoticeKind, variables: dict[str, Any]) -> RenderedNotice:
-    subject = " ".join(_render(env, kind, "email_subject.txt.j2", variables).split())
+    subject = single_line(_render(env, kind, "email_subject.txt.j2", variables))  # a header: one line
     variables = {**variables, "subject": subject}
     text = _render(env, kind, "email.txt.j2", variables).strip() + "\n"
     html = _render(env, kind, "email.html.j2", variables).strip() + "\n"

@@ -107,3 +107,30 @@ def test_build_email_refuses_an_sms_rendering() -> None:
     sms = render("received", "sms", sample_context("received"))
     with pytest.raises(ValueError):
         build_email(sms, "a@b.vn", KEY, SmtpSettings())
+
+
+async def test_hostile_names_and_subjects_reach_the_server_as_text_not_headers(smtp_server: SmtpTestServer) -> None:
+    ctx = sample_context("received").model_copy(update={
+        "applicant_name": "Lan\r\nBcc: x@evil.vn", "dossier_code": "000.00.12.H55-260316-0001\r\nCc: y@evil.vn",
+        "agency_name": "UBND\nReply-To: x@evil.vn"})
+    hostile = render("received", "email", ctx.model_dump())
+    result = await sender_for(smtp_server.host, smtp_server.port).send("cong.dan@example.vn", hostile, KEY)
+    assert result.status is DeliveryStatus.DELIVERED, result.reason
+    [msg] = smtp_server.wait_for(1)
+    assert [name for name, _ in msg.raw_items()] == [
+        "From", "To", "Subject", "Date", "Message-ID", "X-OneStop-Idempotency-Key", "MIME-Version", "Content-Type"]
+    assert msg["Subject"] == "[000.00.12.H55-260316-0001 Cc: y@evil.vn] Xác nhận tiếp nhận hồ sơ và hẹn trả kết quả"
+    assert smtp_server.envelopes == [("mot-cua@onestop.local", ["cong.dan@example.vn"])]  # nobody else
+    text = msg.get_body(("plain",))
+    assert text is not None and "Kính gửi Ông/Bà Lan Bcc: x@evil.vn," in text.get_content()
+
+
+@pytest.mark.parametrize("address", ["cong.dan@example.vn\r\nBcc: x@evil.vn", "cong.dan@example.vn,x@evil.vn",
+                                     "Lan <cong.dan@example.vn>\r\nBcc: x@evil.vn"])
+async def test_a_hostile_address_never_reaches_the_server(smtp_server: SmtpTestServer, address: str) -> None:
+    result = await sender_for(smtp_server.host, smtp_server.port).send(address, notice(), KEY)
+    assert result.status is DeliveryStatus.PERMANENT_FAILURE and result.reason == "invalid e-mail address"
+    result = await sender_for(smtp_server.host, smtp_server.port).send("cong.dan@example.vn", notice(), KEY)
+    assert result.status is DeliveryStatus.DELIVERED  # the next, good one arrives, and it alone
+    assert [m["To"] for m in smtp_server.wait_for(1)] == ["cong.dan@example.vn"]
+    assert smtp_server.envelopes == [("mot-cua@onestop.local", ["cong.dan@example.vn"])]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
 
 from services.reporting.domain import Form06, form06
-from services.reporting.exports import form06_csv, form06_json, form06_xlsx
+from services.reporting.exports import form06_csv, form06_json, form06_xlsx, safe_cell
 
 from .factory import CITY, MARCH, WARD, fact, vn
 
@@ -65,3 +66,53 @@ def test_json_is_serialisable_and_complete(form: Form06) -> None:
     assert [s["label"] for s in data["sections"]] == ["Cấp tỉnh", "Cấp xã"]
     assert data["rules"]["attribute_to"] == "either"
     assert len(data["lines"]) == 6
+
+
+# ---- hostile text: a spreadsheet must show it, never run it (OWASP CSV injection) ----------------------
+
+HOSTILE = ["=HYPERLINK(\"http://evil.vn\",\"Bấm vào\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)*cmd",
+           "\t=1+1", "\r=1+1", "  =1+1"]
+
+
+@pytest.fixture
+def hostile() -> Form06:
+    rows = [fact(field=name, resolved_at=vn(2024, 3, 5, 10)) for name in HOSTILE]
+    return form06([*rows, fact(field="Hộ tịch")], {WARD}, *MARCH)
+
+
+def labels_of(rows: list[list[str]]) -> set[str]:
+    return {row[1] for row in rows}
+
+
+def test_csv_puts_a_quote_before_every_text_a_spreadsheet_would_run(hostile: Form06) -> None:
+    rows = list(csv.reader(io.StringIO(form06_csv(hostile).decode("utf-8-sig"))))
+    assert {"'" + name for name in HOSTILE} <= labels_of(rows)
+    assert "Hộ tịch" in labels_of(rows)  # ordinary text as it was
+    texts = [cell for row in rows for cell in row[:2]]
+    assert not [t for t in texts if t and (t[0] in "=+-@\t\r" or t.lstrip()[:1] in "=+-@")]
+    assert rows[-1][2:] == [str(n) for n in [*hostile.total.columns(), 0]]  # counts stay plain numbers
+
+
+def test_xlsx_stores_hostile_text_as_quoted_text_and_no_formula(hostile: Form06) -> None:
+    data = form06_xlsx(hostile, "=WEBSERVICE(\"http://evil.vn\")")
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert sheet["A2"].value == "'=WEBSERVICE(\"http://evil.vn\")" and sheet["A2"].data_type == "s"
+    cells = [sheet.cell(row=r, column=c) for r in range(8, sheet.max_row + 1) for c in (1, 2)]
+    # XML reads a CR back as LF; the quote is before it all the same
+    assert {("'" + name).replace("\r", "\n") for name in HOSTILE} <= {c.value for c in cells}
+    assert all(c.data_type == "s" for c in cells if c.value is not None)
+    total = next(r for r in range(8, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == "Tổng cộng")
+    assert [sheet.cell(row=total, column=c).value for c in range(3, 14)] == list(hostile.total.columns())
+    assert sheet.cell(row=total, column=3).data_type == "n"  # counts stay numbers
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        assert b"<f>" not in book.read("xl/worksheets/sheet1.xml")  # not one formula in the file
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("=1+1", "'=1+1"), ("-", "'-"), ("@", "'@"), ("\tx", "'\tx"), ("\rx", "'\rx"), (" +x", "' +x"),
+    ("-5", "-5"), ("+84", "+84"), ("1.5", "1.5"), ("", ""), ("Hộ tịch", "Hộ tịch"), ("a=b", "a=b"),
+    (3, 3), (None, None),
+])
+def test_safe_cell(value: object, shown: object) -> None:
+    assert safe_cell(value) == shown
