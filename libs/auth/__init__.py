@@ -1,5 +1,16 @@
 """Officer authentication (bearer JWT) and role checks shared by the services."""
 
-from libs.auth.tokens import ROLES, AuthError, Officer, issue_token, verify_token
+from libs.auth.errors import AuthError, KeysUnavailable
+from libs.auth.tokens import (
+    PROVINCE_WIDE,
+    ROLES,
+    Officer,
+    TokenRules,
+    TokenVerifier,
+    issue_token,
+    verifier,
+    verify_token,
+)
 
-__all__ = ["ROLES", "AuthError", "Officer", "issue_token", "verify_token"]
+__all__ = ["PROVINCE_WIDE", "ROLES", "AuthError", "KeysUnavailable", "Officer", "TokenRules", "TokenVerifier",
+           "issue_token", "verifier", "verify_token"]

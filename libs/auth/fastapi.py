@@ -8,10 +8,16 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from libs.auth.tokens import AuthError, Officer, verify_token
+from libs.auth.errors import AuthError, KeysUnavailable
+from libs.auth.tokens import Officer, TokenRules, verifier
 from libs.settings import CommonSettings
 
 _bearer = HTTPBearer(auto_error=False)
+KEYS_RETRY_SECONDS = 30  # the JWKS is fetched again at most this often (libs/auth/jwks.py: min_interval)
+
+
+def rules_of(common: CommonSettings) -> TokenRules:
+    return TokenRules(common.jwt_secret, common.jwks_url, common.jwt_issuer, common.jwt_audience)
 
 
 async def current_officer(
@@ -21,7 +27,10 @@ async def current_officer(
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     common: CommonSettings = request.app.state.runtime.common
     try:
-        return verify_token(creds.credentials, common.jwt_secret, common.jwks_url)
+        return await verifier(rules_of(common)).verify(creds.credentials)
+    except KeysUnavailable as exc:
+        raise HTTPException(503, f"tokens cannot be checked now: {exc}",
+                            headers={"Retry-After": str(KEYS_RETRY_SECONDS)}) from exc
     except AuthError as exc:
         raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
 

@@ -15,7 +15,7 @@ class IntakeEvent(Event):
     source: ClassVar[str] = "/onestop/intake"
 
     agency: str = ""  # e-ID of the desk that acted
-    actor: str = ""  # officer id, or "citizen"
+    actor: str = ""  # officer id, or "citizen" (a rating said "citizen" before issue 15; now its officer)
     at: datetime | None = None
 
 
@@ -76,7 +76,7 @@ class ResultHandedOver(IntakeEvent):
 
 
 class DossierRated(IntakeEvent):
-    """The applicant's one satisfaction rating (đánh giá mức độ hài lòng), 1–5."""
+    """The applicant's one satisfaction rating (đánh giá mức độ hài lòng), 1–5; `actor`: the officer who entered it."""
 
     ce_type: ClassVar[str] = "vn.onestop.dossier.rated.v1"
 

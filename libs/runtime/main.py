@@ -21,6 +21,9 @@ def serve(service: str, settings: ServiceSettings, create_app: Callable[[], Fast
     uvicorn.run(
         create_app, factory=True, host=settings.host, port=settings.port,
         log_config=None, access_log=False, loop="uvloop", http="httptools",
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 and hide the real peer; the app decides whom to
+        # believe (intake's look-up limit: ONESTOP_INTAKE_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
 
 

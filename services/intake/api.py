@@ -1,7 +1,8 @@
 """HTTP routes of the desk (Bộ phận Một cửa) and the citizen's public look-up. Thin: validate, call, respond.
 
 Every desk route needs a desk officer's bearer token (401 without one, 403 with another role) and sees
-only the officer's own agency: another agency's dossier answers 404 exactly like a code that does not exist."""
+only the officer's own agency (an admin's too; only `province_admin` sees every agency's): another agency's
+dossier answers 404 exactly like a code that does not exist."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import structlog
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -27,7 +28,7 @@ from services.intake.domain.desk import IllegalMove, InvalidInput
 from services.intake.domain.lookup import PublicStatus
 from services.intake.domain.states import DeskState
 from services.intake.paperwork import FormUnavailable
-from services.intake.ratelimit import TokenBuckets
+from services.intake.ratelimit import LookupLimits, client_address
 from services.intake.schemas import (
     DossierIn,
     DossierOut,
@@ -92,10 +93,10 @@ async def _errors(code: str = "") -> AsyncIterator[None]:
 
 
 def _receiving_agency(officer: Officer, requested: str | None) -> str:
-    """The officer's own agency; naming another one is for an admin only."""
+    """The officer's own agency; naming another one is for the province-wide role only (who may then see it)."""
     if requested is None or requested == officer.agency:
         return officer.agency
-    if "admin" in officer.roles:
+    if officer.province_wide:
         return requested
     raise HTTPException(403, "a desk officer receives dossiers for their own agency only")
 
@@ -209,7 +210,7 @@ def router() -> APIRouter:
     ) -> Response | list[dict[str, Any]]:
         """Sổ theo dõi hồ sơ: the dossiers the agency received (or refused) on the local days from..to."""
         desk = _desk(request)
-        if agency not in (None, officer.agency) and "admin" not in officer.roles:
+        if agency not in (None, officer.agency) and not officer.province_wide:
             raise HTTPException(403, "officers read the tracking book of their own agency only")
         eid = agency or officer.agency
         async with _errors():
@@ -231,22 +232,30 @@ def public_router() -> APIRouter:
         code: Annotated[str, Query(min_length=1, max_length=64)],
         id_last4: Annotated[str, Query(pattern=r"^\d{4}$")],
     ) -> LookupOut:
-        """The citizen's status look-up: dossier code + last 4 digits of the personal ID; no personal data."""
-        limiter: TokenBuckets = request.app.state.lookup_limit
-        client = request.client.host if request.client else "unknown"
-        wait = limiter.take(client, time.monotonic())
-        if wait > 0:
-            request.app.state.lookups.labels("intake", "limited").inc()
-            raise HTTPException(429, "too many look-ups from this address; try again later",
-                                headers={"Retry-After": str(math.ceil(wait))})
+        """The citizen's status look-up: dossier code + last 4 digits of the personal ID; no personal data.
+        Limited per client address and per dossier code (failed look-ups): see services/intake/ratelimit.py."""
+        limits: LookupLimits = request.app.state.lookup_limit
+        peer = request.client.host if request.client else None
+        client = client_address(peer, request.headers.getlist("x-forwarded-for"), limits.trusted)
+        now = time.monotonic()
+        if (wait := limits.clients.take(client, now)) > 0:
+            _limited(request, wait, "too many look-ups from this address; try again later")
+        if (wait := limits.codes.take(code, now)) > 0:
+            _limited(request, wait, "too many failed look-ups of this dossier code; try again later or ask at the desk")
         status = await _desk(request).lookup(code, id_last4)
-        if status is None:
+        if status is None:  # the code's token stays spent: a failed attempt counts
             request.app.state.lookups.labels("intake", "not_found").inc()
             raise HTTPException(404, "no dossier matches this code and these digits")
+        limits.codes.give_back(code, time.monotonic())  # the owner's look-ups never wear the code's limit down
         request.app.state.lookups.labels("intake", "found").inc()
         return _lookup_out(status)
 
     return r
+
+
+def _limited(request: Request, wait: float, reason: str) -> NoReturn:
+    request.app.state.lookups.labels("intake", "limited").inc()
+    raise HTTPException(429, reason, headers={"Retry-After": str(math.ceil(wait))})
 
 
 async def _document(template: str, context: dict[str, Any], fmt: str, filename: str) -> Response:

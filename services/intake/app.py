@@ -14,7 +14,7 @@ from libs.runtime import Runtime, build_runtime, create_http_app
 from services.intake import api, handlers
 from services.intake.desk import Desk
 from services.intake.metrics import intake_metrics
-from services.intake.ratelimit import TokenBuckets
+from services.intake.ratelimit import LookupLimits, TokenBuckets, networks
 from services.intake.settings import IntakeSettings
 from services.intake.store.tables import INBOX, OUTBOX
 
@@ -52,6 +52,11 @@ def create_app() -> FastAPI:
         "citizen look-up.",
     )
     app.state.desk = desk
-    app.state.lookup_limit = TokenBuckets(settings.lookup_burst, settings.lookup_per_minute / 60.0)
+    app.state.lookup_limit = LookupLimits(
+        clients=TokenBuckets(settings.lookup_burst, settings.lookup_per_minute / 60.0, settings.lookup_max_keys),
+        codes=TokenBuckets(settings.lookup_code_failures, settings.lookup_code_failures_per_day / 86_400.0,
+                           settings.lookup_max_keys),
+        trusted=networks(settings.trusted_proxies),
+    )
     app.state.lookups = metrics.lookups
     return app

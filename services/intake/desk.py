@@ -51,8 +51,6 @@ from services.intake.store.receipts import Receipt, write_receipt
 from services.intake.store.rows import new_row, store_desk, to_desk
 from services.intake.store.tables import DossierHistoryRow, DossierRow, PaperRequestRow
 
-CITIZEN = "citizen"
-
 
 class IdempotencyConflict(ValueError):
     """The Idempotency-Key was used before with a different request."""
@@ -63,8 +61,9 @@ class NotFound(LookupError):
 
 
 def may_see(officer: Officer | None, agency: str) -> bool:
-    """Officers see their own agency's dossiers; an admin sees every agency's."""
-    return officer is None or "admin" in officer.roles or officer.agency == agency
+    """Officers, admins included, see their own agency's dossiers; only the province-wide role
+    (`province_admin`, libs/auth) sees every agency's. `None` is the system itself (events, the look-up)."""
+    return officer is None or officer.agency == agency or officer.province_wide
 
 
 @dataclass(frozen=True)
@@ -230,7 +229,8 @@ class Desk:
         def move(row: DossierRow, d: DeskDossier, now: datetime) -> IntakeEvent:
             rules.rate(d, rating, now)
             row.rating_comment = comment or None
-            return DossierRated(**_base(row, CITIZEN, now), rating=rating, comment=comment)
+            # The applicant's rating, entered by this officer: the event and the history row name who entered it.
+            return DossierRated(**_base(row, officer.sub, now), rating=rating, comment=comment)
 
         return await self._act(code, officer, move)
 

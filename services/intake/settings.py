@@ -1,14 +1,29 @@
 """Settings of the intake service (env prefix ONESTOP_INTAKE_)."""
 
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from libs.settings import ServiceSettings
+from services.intake.ratelimit import networks
 
 
 class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ONESTOP_INTAKE_", extra="ignore")
 
     port: int = 8001
-    # Citizen look-up (public): a burst of this many requests per client IP, then this many per minute.
-    lookup_burst: int = 10
-    lookup_per_minute: float = 20.0
+    # Citizen look-up (public), see ratelimit.py. Per client address: a burst of this many, then this many a minute.
+    lookup_burst: int = Field(default=10, ge=1)
+    lookup_per_minute: float = Field(default=20.0, gt=0)
+    # Per dossier code, whoever asks: this many failed look-ups, then this many a day (10,000 possible digits).
+    lookup_code_failures: int = Field(default=10, ge=1)
+    lookup_code_failures_per_day: float = Field(default=10.0, gt=0)
+    lookup_max_keys: int = Field(default=100_000, ge=1)  # addresses and codes remembered, each (least recent go)
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by default, so a
+    # client cannot choose its own address. Behind nginx on the same host: "127.0.0.1,::1".
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        networks(value)  # a ValueError names the bad entry, at start-up
+        return value

@@ -135,7 +135,8 @@ class Cases:
             case = self.load(row)
             # "Nothing waits for acknowledgement" is a state conflict (the command's own reason), not a 403.
             if not (isinstance(action, Acknowledge) and case.pending_handoff is None):
-                permission = can_act(case, action.domain, officer.agency, effective_roles(officer))
+                permission = can_act(case, action.domain, officer.agency, effective_roles(officer),
+                                     officer=officer.sub)
                 if not permission:
                     raise ActionForbidden(permission.reason)
             now = self.clock.now()

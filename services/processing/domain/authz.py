@@ -1,4 +1,9 @@
-"""Who may do what on a case (pure: the caller passes the officer's agency and roles from the token)."""
+"""Who may do what on a case (pure: the caller passes the officer's id, agency and roles from the token).
+
+Separation of duties: the officer who verified a dossier (completed a verification step — thẩm định, a step of
+the competent agency's `specialist` role) may not also sign it as head: decide it (approve, reject, result
+ready) or pass on a step of the `department_head` role. Who completed each step is the case's own record
+(`Step.completed_by`), so the rule holds across officers' sessions, admins included."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.processing.domain.case_base import CaseData
+from services.processing.domain.plan import Owner
 
 DESK_ROLE = "desk_officer"
 WORKFLOW_ROLES = frozenset({"specialist", "department_head"})
@@ -19,6 +25,10 @@ WORKFLOW_ACTIONS = frozenset({
     "extend", "stop", "approve", "reject", "mark_result_ready",
 })
 ACKNOWLEDGE = "acknowledge_transfer"
+VERIFYING_ROLE = "specialist"  # the role of a verification step (thẩm định) in the step plans
+SIGNING_ROLE = "department_head"  # the role of a head's step (trình ký, ký duyệt)
+DECISIONS = frozenset({"approve", "reject", "mark_result_ready"})  # signing the result, on any step
+HANDING_ON = frozenset({"complete_step", "transfer"})  # signing off the step in progress
 
 
 @dataclass(frozen=True)
@@ -35,12 +45,16 @@ class Permission:
 ALLOWED = Permission(True)
 
 
-def can_act(case: CaseData, action: str, officer_agency: str, roles: Iterable[str]) -> Permission:
+def can_act(
+    case: CaseData, action: str, officer_agency: str, roles: Iterable[str], *, officer: str
+) -> Permission:
+    """`officer` is the acting officer's id (the token's `sub`)."""
     held = frozenset(roles)
     if action in DESK_ACTIONS:
         return _desk(case, officer_agency, held)
     if action in WORKFLOW_ACTIONS:
-        return _workflow(case, officer_agency, held)
+        allowed = _workflow(case, officer_agency, held)
+        return _separated(case, action, officer) if allowed else allowed
     if action == ACKNOWLEDGE:
         return _acknowledge(case, officer_agency, held)
     return Permission(False, f"unknown action {action!r}")
@@ -62,6 +76,35 @@ def _workflow(case: CaseData, agency: str, roles: frozenset[str]) -> Permission:
     needed = WORKFLOW_ROLES | ({step.role} if step else set())
     if not roles & needed:
         return Permission(False, f"needs one of the roles {', '.join(sorted(needed))}")
+    return ALLOWED
+
+
+def verifiers(case: CaseData) -> frozenset[str]:
+    """Who verified the dossier: the officers who completed one of its verification steps."""
+    return frozenset(
+        step.completed_by for step in case.steps
+        if step.completed_by and step.owner == Owner.COMPETENT and step.role == VERIFYING_ROLE
+    )
+
+
+def signs(case: CaseData, action: str) -> bool:
+    """Whether `action` signs the dossier as head: a decision, or passing on a head's step."""
+    if action in DECISIONS:
+        return True
+    step = case.active_step
+    return action in HANDING_ON and step is not None and step.role == SIGNING_ROLE
+
+
+def _separated(case: CaseData, action: str, officer: str) -> Permission:
+    if not signs(case, action):
+        return ALLOWED
+    step = case.active_step
+    if action in DECISIONS and step is not None and step.owner == Owner.COMPETENT and step.role == VERIFYING_ROLE:
+        return Permission(False, f"cannot decide on the verification step '{step.code}': whoever verifies a dossier "
+                                 "cannot also sign it; complete the step, then a department_head decides")
+    if officer in verifiers(case):
+        return Permission(False, "the officer who verified this dossier cannot also sign it; another officer "
+                                 "of the role department_head must")
     return ALLOWED
 
 

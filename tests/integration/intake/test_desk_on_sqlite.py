@@ -16,12 +16,13 @@ from libs.auth import Officer
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.contracts import Envelope, topics
+from libs.contracts.intake import DossierRated
 from libs.contracts.processing import CaseEvent, DueSoon, ResultReady, StepCompleted
 from libs.db import upgrade
 from libs.messaging import Delivered
 from libs.runtime import Runtime, build_runtime
 from services.intake.app import MIGRATIONS, Settings
-from services.intake.desk import Desk, IdempotencyConflict
+from services.intake.desk import Desk, IdempotencyConflict, NotFound
 from services.intake.handlers import on_processing_batch
 from services.intake.schemas import DossierIn
 from services.intake.store.tables import OUTBOX, DossierHistoryRow, DossierRow
@@ -116,3 +117,33 @@ async def follows_a_batch(desk: Desk) -> None:
     assert followed == 3  # the unknown dossier's event is only logged
     row = await desk.hand_over(a.code, OFFICER, "in_person")
     assert row.state == "returned"
+
+
+async def test_a_rating_is_recorded_with_the_officer_who_entered_it(desk: Desk) -> None:
+    row, _ = await desk.receive(body(), WARD, None, OFFICER)
+    await desk.rate(row.code, OFFICER, 5, "Cán bộ hướng dẫn tận tình")
+    t = desk.outbox.table
+    async with desk.sessions() as session:
+        payload = (await session.execute(
+            select(t.c.payload).where(t.c.event_type == "vn.onestop.dossier.rated.v1", t.c.key == str(row.id))
+        )).scalar_one()
+    _, history = await desk.dossier(row.code, OFFICER)
+    rated = DossierRated.model_validate_json(payload)
+    assert (rated.actor, rated.rating, rated.comment) == ("can-bo-1", 5, "Cán bộ hướng dẫn tận tình")
+    assert history[-1].event_type == "vn.onestop.dossier.rated.v1" and history[-1].actor == "can-bo-1"
+
+
+async def test_an_admin_sees_only_its_own_agency_and_the_province_wide_role_every_agency(desk: Desk) -> None:
+    row, _ = await desk.receive(body(), WARD, None, OFFICER)
+    elsewhere = "000.00.22.H55"
+    admin = Officer(sub="qtv-1", name="Quản trị phường", roles=frozenset({"admin"}), agency=elsewhere)
+    province = Officer(sub="qtv-tinh", name="Quản trị tỉnh", roles=frozenset({"admin", "province_admin"}),
+                       agency="000.00.00.H55")
+    with pytest.raises(NotFound):
+        await desk.dossier(row.code, admin)
+    with pytest.raises(NotFound):
+        await desk.withdraw(row.code, admin, "")
+    seen, _ = await desk.dossier(row.code, province)
+    assert seen.id == row.id
+    own_admin = Officer(sub="qtv-2", name="Quản trị", roles=frozenset({"admin"}), agency=WARD)
+    assert (await desk.dossier(row.code, own_admin))[0].id == row.id
