@@ -14,6 +14,9 @@ class LimitUnit(StrEnum):
     SAME_DAY = "same_day"  # trong ngày
 
 
+_CUTOFF_UNITS = frozenset({LimitUnit.WORKING_DAYS, LimitUnit.SAME_DAY})
+
+
 @dataclass(frozen=True)
 class TimeLimit:
     value: float
@@ -33,3 +36,12 @@ class TimeLimit:
     @classmethod
     def same_day(cls) -> TimeLimit:
         return cls(0, LimitUnit.SAME_DAY)
+
+    def cutoff_applies(self, cutoff: bool) -> bool:
+        """Whether a procedure's 15:00 cut-off (`cutoff_15h`) moves the start of counting for this limit.
+
+        The cut-off belongs to working-day and same-day counting only (the texts that set it: DOMAIN §2.1).
+        Calendar days count from the day after receipt and hours from the moment of receipt, whatever the
+        hour (Civil Code art. 147), so a receipt after 15:00 or before days off loses no time at the start.
+        """
+        return cutoff and self.unit in _CUTOFF_UNITS

@@ -44,14 +44,17 @@ class WorkCalendar:
         return self._moment(self._position(local), at_end=False, year=local.year)
 
     def start_of_counting(self, received: datetime, cutoff: bool) -> datetime:
-        """When the clock starts; with the 15:00 cut-off a later receipt waits for the next working day."""
+        """When the clock starts; with the cut-off a receipt strictly after 15:00:00 waits for the next
+        working day (15:00:00 sharp still counts that day; see `after_cutoff`)."""
         local = self._local(received)
         return self._moment(self._start_position(local, cutoff), at_end=False, year=local.year)
 
     def due(self, received: datetime, limit: TimeLimit, cutoff: bool) -> datetime:
-        """The appointment (ngày hẹn trả kết quả) for a dossier received at `received`."""
+        """The appointment (ngày hẹn trả kết quả) for a dossier received at `received`; `cutoff`: the
+        procedure has the 15:00 cut-off, applied where it belongs (`TimeLimit.cutoff_applies`)."""
+        cutoff = limit.cutoff_applies(cutoff)
         if limit.unit is LimitUnit.DAYS:
-            return self._due_in_calendar_days(received, int(limit.value), cutoff)
+            return self._due_in_calendar_days(received, int(limit.value))
         local = self._local(received)
         start = self._start_position(local, cutoff)
         if limit.unit is LimitUnit.SAME_DAY:
@@ -59,6 +62,28 @@ class WorkCalendar:
             return self._closing(start_day)
         per_unit = self.hours_per_day if limit.unit is LimitUnit.WORKING_DAYS else 1.0
         return self._moment(start + _to_us(limit.value * per_unit), at_end=True, year=local.year)
+
+    def after_cutoff(self, received: datetime) -> bool:
+        """True when `received` is strictly after the cut-off time (default 15:00:00) of its local day.
+
+        The law says "sau 15 giờ" (after 15:00): 15:00:00 sharp is still that day, 15:00:00.000001 is not.
+        """
+        return self._after_cutoff(self._local(received))
+
+    def after_pause(self, moment: datetime, paused_from: datetime, resumed_at: datetime) -> datetime:
+        """`moment` (an appointment, a step deadline) moved later by the office time the clock stood still
+        from `paused_from` to `resumed_at` (nothing when `resumed_at` is not later).
+
+        The one rule for a pause (waiting for a supplement or a payment): processing moves its appointment
+        with it, and reporting moves the original appointment with it by the pause that moved processing's
+        appointment from `previous` to `new` (`after_pause(original, previous, new)`): the same office time,
+        never the clock-time gap between the two dates.
+        """
+        local = self._local(moment)
+        paused = self._position(self._local(resumed_at)) - self._position(self._local(paused_from))
+        if paused <= 0:
+            return local
+        return self._moment(self._position(local) + paused, at_end=True, year=local.year)
 
     def add_working_hours(self, start: datetime, hours: float) -> datetime:
         """The moment `hours` of office time after `start`; a result on a boundary is the period end."""
@@ -101,15 +126,10 @@ class WorkCalendar:
 
     # --- internals -------------------------------------------------------------------------
 
-    def _due_in_calendar_days(self, received: datetime, days: int, cutoff: bool) -> datetime:
-        # Civil Code art. 147: day 1 is the day after receipt. With the cut-off, day 1 is also
-        # never before counting starts (a Friday 16:00 receipt counts from Monday); taking the
-        # later of the two keeps the appointment monotone in the receipt time.
-        local = self._local(received)
-        first_day = local.date() + timedelta(days=1)
-        if cutoff:
-            first_day = max(first_day, self.start_of_counting(received, cutoff=True).date())
-        last_day = first_day + timedelta(days=days - 1)
+    def _due_in_calendar_days(self, received: datetime, days: int) -> datetime:
+        # Civil Code art. 147: day 1 is the day after receipt, whatever the hour and whether or not
+        # it is a working day; days off inside the period count.
+        last_day = self._local(received).date() + timedelta(days=days)
         if not self.is_working_day(last_day):  # art. 148: a last day off moves to the next working day
             last_day = self._days.next_working_day(last_day)
         # Due at the close of office hours rather than 24:00: nobody can act after closing.

@@ -36,7 +36,8 @@ def build(settings: ReportingSettings | None = None, common: CommonSettings | No
     calendar = load_calendar(rt.common.config_file("calendar.yaml"))
     metrics = BusinessMetrics(rt.registry, settings.rules(), calendar, settings.due_soon_working_hours)
     first = Baked(settings.timezone, settings.judge_to_minute)  # rules of generation 1, if a batch creates it
-    rt.consuming(topic_names, INBOX, handled_events(), handlers.fold_into_live(first, metrics), group_id=group_id)
+    rt.consuming(topic_names, INBOX, handled_events(), handlers.fold_into_live(first, calendar, metrics),
+                 group_id=group_id)
     rt.loops.append(metrics.loop(rt.engine, rt.clock, settings.gauge_interval_seconds))
     return rt
 

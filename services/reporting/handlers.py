@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from libs.calendar import WorkCalendar
 from libs.messaging import AfterCommit, BatchHandler, Delivered
 from services.reporting.domain.projection import Baked, Item
 from services.reporting.domain.state import FactState
@@ -21,12 +22,14 @@ from services.reporting.store.generations import baked_of, ensure_live
 from services.reporting.store.tables import generation_tables
 
 
-def fold_into_live(first: Baked, metrics: BusinessMetrics | None = None) -> BatchHandler:
-    """The handler; `first`: the rules baked into generation 1, if this batch has to create it."""
+def fold_into_live(first: Baked, calendar: WorkCalendar, metrics: BusinessMetrics | None = None) -> BatchHandler:
+    """The handler; `first`: the rules baked into generation 1, if this batch has to create it; `calendar`:
+    the working-day calendar the fold moves appointments by."""
 
     def fold(conn: Connection, items: list[Item]) -> list[FactState]:
         generation = ensure_live(conn, first, lock=True)  # FOR SHARE: a swap waits for this transaction
-        _, endings = apply_events(conn, generation_tables(generation), baked_of(conn, generation), items)
+        _, endings = apply_events(conn, generation_tables(generation), baked_of(conn, generation), items,
+                                  calendar)
         return endings
 
     async def handle(session: AsyncSession, batch: list[Delivered[Any]]) -> AfterCommit | None:

@@ -14,15 +14,17 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
+from libs.calendar import WorkCalendar
 from services.reporting.domain.projection import Baked, Item, first_of_each, fold_batch
 from services.reporting.domain.state import FactState
 from services.reporting.store.tables import GenerationTables
 from services.reporting.store.writer import GenerationWriter
 
 
-def apply_events(conn: Connection, tables: GenerationTables, baked: Baked,
-                 items: Sequence[Item]) -> tuple[int, list[FactState]]:
-    """Apply events (in order) to one generation; events it already holds are skipped.
+def apply_events(conn: Connection, tables: GenerationTables, baked: Baked, items: Sequence[Item],
+                 calendar: WorkCalendar) -> tuple[int, list[FactState]]:
+    """Apply events (in order) to one generation; events it already holds are skipped. `calendar`: the
+    working-day calendar (deploy/config/calendar.yaml) a pause moves the original appointment by.
 
     Returns how many were applied and the reportable dossiers whose ending they made known. An event the fold
     cannot apply is recorded as applied, its row left as the fold left it (`fold_batch`)."""
@@ -36,6 +38,6 @@ def apply_events(conn: Connection, tables: GenerationTables, baked: Baked,
     if len(todo) < len(items):  # some were applied before: only the dossiers of the others change
         touched = {event.dossier_id for _, event, _ in todo}
         states = {dossier: state for dossier, state in states.items() if dossier in touched}
-    deltas, endings = fold_batch(states, todo, baked)
+    deltas, endings = fold_batch(states, todo, baked, calendar)
     writer.write(list(states.values()), deltas)
     return len(todo), endings

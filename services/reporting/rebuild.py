@@ -39,6 +39,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.calendar import WorkCalendar, load_calendar
 from libs.contracts import ContractError, decode, read_envelope
 from libs.db import make_engine, upgrade
 from libs.settings import CommonSettings
@@ -78,9 +79,10 @@ class RebuildResult:
 
 
 class _Replayer:
-    def __init__(self, engine: AsyncEngine, tables: GenerationTables, baked: Baked, consumer: AIOKafkaConsumer,
-                 batch: int, progress: Callable[[str], None]) -> None:
+    def __init__(self, engine: AsyncEngine, tables: GenerationTables, baked: Baked, calendar: WorkCalendar,
+                 consumer: AIOKafkaConsumer, batch: int, progress: Callable[[str], None]) -> None:
         self.engine, self.tables, self.baked, self.consumer = engine, tables, baked, consumer
+        self.calendar = calendar
         self.batch, self.progress = batch, progress
         self.records = self.applied = self.skipped = 0
         self._last_report = time.monotonic()
@@ -94,7 +96,8 @@ class _Replayer:
             while (items := await queue.get()) is not None:
                 if items:
                     async with self.engine.begin() as conn:
-                        applied, _ = await conn.run_sync(apply_events, self.tables, self.baked, items)
+                        applied, _ = await conn.run_sync(apply_events, self.tables, self.baked, items,
+                                                         self.calendar)
                     self.applied += applied
                 self._report()
         finally:
@@ -152,10 +155,12 @@ async def _partitions(bootstrap: str, topic_names: Sequence[str]) -> list[TopicP
 async def rebuild(engine: AsyncEngine, bootstrap: str, settings: ReportingSettings, *,
                   topic_names: Sequence[str] = CONSUMED, do_swap: bool = True, batch: int | None = None,
                   grace: float | None = None, max_rounds: int = 100,
-                  progress: Callable[[str], None] = log.info) -> RebuildResult:
-    """Build a new generation from the log; with `do_swap`, make it live and drop the old one."""
+                  progress: Callable[[str], None] = log.info, calendar: WorkCalendar | None = None) -> RebuildResult:
+    """Build a new generation from the log; with `do_swap`, make it live and drop the old one. `calendar`: the
+    one the live consumer folds with (default: calendar.yaml under ONESTOP_CONFIG_DIR, as the service loads it)."""
     started = time.monotonic()
     baked = Baked(settings.timezone, settings.judge_to_minute)
+    calendar = calendar or load_calendar(CommonSettings().config_file("calendar.yaml"))
     await drop_generations(engine, await stale_generations(engine))  # what an earlier attempt left
     tables = await start_generation(engine, baked)
     consumer = AIOKafkaConsumer(
@@ -170,7 +175,7 @@ async def rebuild(engine: AsyncEngine, bootstrap: str, settings: ReportingSettin
         await consumer.seek_to_beginning(*parts)
         since = datetime.now(UTC)  # before the end offsets: anything applied live later is checked at the swap
         targets = await consumer.end_offsets(parts)
-        replayer = _Replayer(engine, tables, baked, consumer, batch or settings.rebuild_batch, progress)
+        replayer = _Replayer(engine, tables, baked, calendar, consumer, batch or settings.rebuild_batch, progress)
         replay_start = time.monotonic()
         await replayer.until(targets)
         replay_seconds, replay_events = time.monotonic() - replay_start, replayer.records
@@ -211,7 +216,8 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         await upgrade(engine, MIGRATIONS)
         result = await rebuild(engine, common.kafka_bootstrap, settings, do_swap=not args.no_swap,
-                               batch=args.batch, grace=args.grace, progress=print)
+                               batch=args.batch, grace=args.grace, progress=print,
+                               calendar=load_calendar(common.config_file("calendar.yaml")))
     finally:
         await engine.dispose()
     state = f"live, replaced generation {result.replaced}" if result.replaced else "built, not swapped in"

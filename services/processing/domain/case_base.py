@@ -184,14 +184,15 @@ class CaseData:
         if step is not None and step.started_at is None and step.agency == self.holder_agency:
             self._start(step, now)
 
-    def _shift_clock(self, hours: float, appointment: datetime | None = None) -> None:
-        """Move the appointment and the running step's deadline later by `hours` of office time."""
+    def _shift_clock(self, since: datetime, until: datetime, appointment: datetime | None = None) -> None:
+        """Move the appointment (unless given) and the running step's deadline later by the office time
+        from `since` to `until`: the calendar's one pause rule, which reporting follows too."""
         cal = self.calendar
-        self.appointment_at = appointment or cal.add_working_hours(self.appointment_at, hours)
+        self.appointment_at = appointment or cal.after_pause(self.appointment_at, since, until)
         step = self.active_step
         if step is None or step.deadline is None:
             return
-        shifted = cal.add_working_hours(step.deadline, hours)
+        shifted = cal.after_pause(step.deadline, since, until)
         step.deadline = self.appointment_at if step.share == 0 else shifted
 
     # --- events ------------------------------------------------------------------------------

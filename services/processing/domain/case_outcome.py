@@ -38,7 +38,7 @@ class OutcomeCommands(CaseData):
         self._require_settled(action)
         self._check_extension(reason, new_due, now)
         previous = self.appointment_at
-        self._shift_clock(self.calendar.working_hours_between(previous, new_due), appointment=new_due)
+        self._shift_clock(previous, new_due, appointment=new_due)
         self.extended, self.extension_reason = True, reason
         self.flags.discard(OVERDUE_FLAG)  # a new deadline may be flagged once more if it passes too
         return [

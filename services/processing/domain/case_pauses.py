@@ -43,10 +43,10 @@ class PauseCommands(CaseData):
         """The citizen handed in the missing papers; the clock resumes per the procedure's policy."""
         action = "receive a supplement"
         self._guard(now, frozenset({CaseState.SUPPLEMENT_REQUESTED}), action)
-        previous = self.appointment_at
+        previous, since = self.appointment_at, self.paused_since or now
         waited = self._resume(now, action)
         if self.procedure.supplement_policy is SupplementPolicy.PAUSE:
-            self._shift_clock(waited)
+            self._shift_clock(since, now)
         else:
             self._restart_clock(now)
         return [
@@ -71,9 +71,9 @@ class PauseCommands(CaseData):
         """Paid; the time spent paying is not counted, so the appointment moves back by it."""
         action = "record a payment"
         self._guard(now, frozenset({CaseState.PAYMENT_REQUESTED}), action)
-        previous = self.appointment_at
+        previous, since = self.appointment_at, self.paused_since or now
         waited = self._resume(now, action)
-        self._shift_clock(waited)
+        self._shift_clock(since, now)
         return [
             self._event(PaymentReceived, actor, now, self.active_step, agency=self.receiving_agency,
                         amount_vnd=self.payment_amount_vnd or 0, waited_hours=waited,

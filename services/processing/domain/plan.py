@@ -38,7 +38,7 @@ class StepPlan:
 class ProcedurePlan:
     code: str
     time_limit: TimeLimit
-    cutoff: bool
+    cutoff: bool  # the 15:00 cut-off, only where it applies to the limit (never to calendar days)
     supplement_policy: SupplementPolicy
     steps: tuple[StepPlan, ...]
     competent_agency: str | None
@@ -48,10 +48,11 @@ class ProcedurePlan:
     def from_snapshot(cls, snapshot: Mapping[str, Any]) -> ProcedurePlan:
         """Read the `procedure` snapshot of `dossier.received` (libs.catalogue ProcedureVersion.snapshot)."""
         try:
+            limit = _time_limit(snapshot["time_limit"])
             return cls(
                 code=str(snapshot["code"]),
-                time_limit=_time_limit(snapshot["time_limit"]),
-                cutoff=bool(snapshot.get("cutoff_15h", False)),
+                time_limit=limit,
+                cutoff=limit.cutoff_applies(bool(snapshot.get("cutoff_15h", False))),
                 supplement_policy=SupplementPolicy(snapshot.get("supplement_policy", "pause")),
                 steps=_steps(snapshot.get("steps") or []),
                 competent_agency=snapshot.get("competent_agency"),

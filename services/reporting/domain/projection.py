@@ -22,6 +22,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from libs.calendar import WorkCalendar
 from libs.contracts import Envelope, Event
 from libs.contracts import intake as di
 from libs.contracts import processing as cp
@@ -32,6 +33,7 @@ from services.reporting.domain.timing import Judge
 
 log = logging.getLogger(__name__)
 Item = tuple[str, Event, Envelope]  # (event id, event, envelope)
+RESTART = "restart"  # a supplement policy (`SupplementReceived.policy`): counting starts afresh at the hand-in
 
 
 def _utc(moment: datetime) -> datetime:
@@ -46,6 +48,9 @@ def _earliest(current: datetime | None, new: datetime) -> datetime:
 
 Fold = Callable[[FactState, Any, datetime], None]
 _FOLDS: dict[type[Event], Fold] = {}
+# The folds that move an appointment by a pause need the working-day calendar (`WorkCalendar.after_pause`).
+Move = Callable[[FactState, Any, datetime, WorkCalendar], None]
+_MOVES: dict[type[Event], Move] = {}
 
 
 def _on(*classes: type[Event]) -> Callable[[Fold], Fold]:
@@ -56,10 +61,17 @@ def _on(*classes: type[Event]) -> Callable[[Fold], Fold]:
     return register
 
 
+def _moving(cls: type[Event]) -> Callable[[Move], Move]:
+    def register(fn: Move) -> Move:
+        _MOVES[cls] = fn
+        return fn
+    return register
+
+
 def handled_events() -> list[type[Event]]:
     """Every event class that changes a fact row (the consumer subscribes a handler to each)."""
     workflow = [cls for cls in _all_subclasses(cp.CaseEvent) if cls.ce_type]
-    return sorted({*_FOLDS, *workflow}, key=lambda cls: cls.ce_type)
+    return sorted({*_FOLDS, *_MOVES, *workflow}, key=lambda cls: cls.ce_type)
 
 
 def _all_subclasses(cls: type[Event]) -> Iterator[type[Event]]:
@@ -74,7 +86,7 @@ def event_time(event: Event, envelope: Envelope) -> datetime:
     return _utc(at if isinstance(at, datetime) else envelope.time)
 
 
-def apply(state: FactState, event: Event, envelope: Envelope) -> FactState:
+def apply(state: FactState, event: Event, envelope: Envelope, calendar: WorkCalendar) -> FactState:
     """Fold one event into `state` (in place) and refresh the derived columns."""
     at = event_time(event, envelope)
     if not state.code:
@@ -84,6 +96,9 @@ def apply(state: FactState, event: Event, envelope: Envelope) -> FactState:
     fold = _FOLDS.get(type(event))
     if fold is not None:
         fold(state, event, at)
+    move = _MOVES.get(type(event))
+    if move is not None:
+        move(state, event, at, calendar)
     return state.derive()
 
 
@@ -154,13 +169,14 @@ def _supplement_requested(s: FactState, e: cp.SupplementRequested, at: datetime)
         s.waiting_supplement_since = at
 
 
-@_on(cp.SupplementReceived)
-def _supplement_received(s: FactState, e: cp.SupplementReceived, at: datetime) -> None:
+@_moving(cp.SupplementReceived)
+def _supplement_received(s: FactState, e: cp.SupplementReceived, at: datetime, cal: WorkCalendar) -> None:
     since = s.waiting_supplement_since
     if since is not None:
         s.supplement_waits = (*s.supplement_waits, (since, max(since, at)))
         s.waiting_supplement_since = None
-    _move_appointment(s, _utc(e.previous_appointment_at), _utc(e.appointment_at), at)
+    restart = e.policy == RESTART
+    _move_appointment(s, _utc(e.previous_appointment_at), _utc(e.appointment_at), at, cal, restart)
 
 
 @_on(cp.PaymentRequested)
@@ -168,19 +184,22 @@ def _payment_requested(s: FactState, e: cp.PaymentRequested, at: datetime) -> No
     s.payment_requested += 1
 
 
-@_on(cp.PaymentReceived)
-def _payment_received(s: FactState, e: cp.PaymentReceived, at: datetime) -> None:
+@_moving(cp.PaymentReceived)
+def _payment_received(s: FactState, e: cp.PaymentReceived, at: datetime, cal: WorkCalendar) -> None:
     s.paid_at = at
-    _move_appointment(s, _utc(e.previous_appointment_at), _utc(e.appointment_at), at)
+    _move_appointment(s, _utc(e.previous_appointment_at), _utc(e.appointment_at), at, cal, restart=False)
 
 
-def _move_appointment(s: FactState, previous: datetime, new: datetime, at: datetime) -> None:
-    """The workflow paused or restarted the clock. Its own appointment follows an apology's new date, so
-    after an extension the move is the same shift of the original appointment (Form 06 judges by it)."""
+def _move_appointment(s: FactState, previous: datetime, new: datetime, at: datetime, cal: WorkCalendar,
+                      restart: bool) -> None:
+    """The workflow paused or restarted the clock, moving its appointment from `previous` to `new`. After
+    an apology its appointment is the apology's date, not the original one Form 06 judges by: a pause moves
+    the original by the same office time (`WorkCalendar.after_pause`, the rule processing moved its own
+    by), and a restart counts afresh from the hand-in, so the original becomes the new appointment."""
     base = s.case_appointment_at if s.case_appointment_at is not None else previous
     if s.extended_appointment_at is not None and previous == s.extended_appointment_at:
         s.extended_appointment_at = new
-        new = base + (new - previous)
+        new = new if restart else _utc(cal.after_pause(base, previous, new))
     if new != base:
         s.appointment_history = _insert_sorted(s.appointment_history, (base, at))
     s.case_appointment_at = new
@@ -296,13 +315,14 @@ def ended(state: FactState) -> bool:
     return state.reportable and state.resolved_at is not None
 
 
-def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item],
-               baked: Baked) -> tuple[Tally[Contribution], list[FactState]]:
+def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item], baked: Baked,
+               calendar: WorkCalendar) -> tuple[Tally[Contribution], list[FactState]]:
     """Fold the new events `todo` (in order) into `states`, the rows of their dossiers as stored (a dossier
-    without a row starts one, added to `states`). Returns the rollup deltas (what the old rows contributed
-    subtracted, what the new ones contribute added) and the reportable dossiers whose ending the batch made
-    known. An event the fold cannot apply (a bug, never data) is logged and its row left as the fold left it
-    — alike live and in a replay, so both stay equal; fix the bug, then rebuild."""
+    without a row starts one, added to `states`); `calendar`: the working-day calendar pauses move by.
+    Returns the rollup deltas (what the old rows contributed subtracted, what the new ones contribute added)
+    and the reportable dossiers whose ending the batch made known. An event the fold cannot apply (a bug,
+    never data) is logged and its row left as the fold left it — alike live and in a replay, so both stay
+    equal; fix the bug, then rebuild."""
     deltas: Tally[Contribution] = Tally()
     unresolved = set()
     for dossier, loaded in states.items():
@@ -315,7 +335,7 @@ def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item],
             state = states[event.dossier_id] = FactState(event.dossier_id)
             unresolved.add(event.dossier_id)
         try:
-            apply(state, event, envelope)
+            apply(state, event, envelope, calendar)
         except Exception:
             log.exception("event %s (%s) could not be folded; recorded without effect", event_id, envelope.type)
             state.derive()

@@ -81,8 +81,14 @@ def test_due_in_office_time(received: datetime, limit: TimeLimit, cutoff: bool, 
         (vn(2026, 8, 17, 10), 5, False, vn(2026, 8, 22, 17)),
         # Last day in Tết 2026 → Mon 23/02.
         (vn(2026, 2, 9, 10), 7, False, vn(2026, 2, 23, 17)),
-        # With the cut-off, day 1 is the day counting starts (Mon 23/02), not Sat 14/02.
-        (vn(2026, 2, 13, 16), 3, True, vn(2026, 2, 25, 17)),
+        # The 15:00 cut-off does not apply to calendar days (art. 147: the day after receipt, whatever the
+        # hour). Fri 16:00 before Tết: days 1–3 are Sat 14 – Mon 16/02, a day off → Mon 23/02, not Wed 25/02.
+        (vn(2026, 2, 13, 16), 3, True, vn(2026, 2, 23, 17)),
+        # Fri 06/03 16:00 before a weekend: Sat, Sun, Mon → Mon 09/03, not Wed 11/03 (the weekend counts).
+        (vn(2026, 3, 6, 16), 3, True, vn(2026, 3, 9, 17)),
+        (vn(2026, 3, 6, 16), 3, False, vn(2026, 3, 9, 17)),
+        # Received on a Saturday evening: day 1 is Sunday.
+        (vn(2026, 3, 7, 20), 2, True, vn(2026, 3, 9, 17)),
         # Mid-week the cut-off changes nothing: day 1 is Thursday either way.
         (vn(2026, 3, 4, 16), 2, True, vn(2026, 3, 6, 17)),
         (vn(2026, 2, 13, 16), 3, False, vn(2026, 2, 23, 17)),
@@ -142,3 +148,51 @@ def test_time_limit_validation() -> None:
     with pytest.raises(ValueError):
         TimeLimit(float("inf"), HOURS)
     assert LimitUnit("same_day") is LimitUnit.SAME_DAY
+
+
+# The 15:00 boundary ("sau 15 giờ"): strictly after 15:00:00 is after the cut-off; 15:00:00 sharp is not.
+# Tue 03/03/2026; for each instant: after the cut-off?, start of counting, 1 working day, same day.
+@pytest.mark.parametrize(
+    ("clock", "after", "start", "one_day", "same_day"),
+    [
+        ((14, 59, 59), False, vn(2026, 3, 3, 14, 59).replace(second=59), vn(2026, 3, 4, 14, 59).replace(second=59),
+         vn(2026, 3, 3, 17)),
+        ((15, 0, 0), False, vn(2026, 3, 3, 15), vn(2026, 3, 4, 15), vn(2026, 3, 3, 17)),
+        ((15, 0, 1), True, vn(2026, 3, 4, 7), vn(2026, 3, 4, 17), vn(2026, 3, 4, 17)),
+    ],
+)
+def test_the_cutoff_boundary(clock: tuple[int, int, int], after: bool, start: datetime, one_day: datetime,
+                             same_day: datetime) -> None:
+    received = datetime(2026, 3, 3, *clock, tzinfo=VN)
+    assert CAL.after_cutoff(received) is after
+    assert CAL.start_of_counting(received, cutoff=True) == start
+    assert CAL.due(received, TimeLimit(1, WD), cutoff=True) == one_day
+    assert CAL.due(received, SAME_DAY, cutoff=True) == same_day
+    # Calendar days ignore the cut-off: day 1 is Wed 04/03 at all three instants.
+    assert CAL.due(received, TimeLimit(1, DAYS), cutoff=True) == vn(2026, 3, 4, 17)
+    # Without the cut-off the hour changes nothing but the start itself.
+    assert CAL.start_of_counting(received, cutoff=False) == received
+
+
+def test_the_cutoff_belongs_to_working_days_and_same_day_only() -> None:
+    assert TimeLimit(1, WD).cutoff_applies(True) and SAME_DAY.cutoff_applies(True)
+    assert not TimeLimit(4, HOURS).cutoff_applies(True)
+    assert not TimeLimit(3, DAYS).cutoff_applies(True)
+    assert not TimeLimit(1, WD).cutoff_applies(False)
+    # Hours run from the receipt: 15:30 + 4 office hours = 1.5 h today + 2.5 h tomorrow.
+    assert CAL.due(vn(2026, 3, 3, 15, 30), TimeLimit(4, HOURS), cutoff=True) == vn(2026, 3, 4, 9, 30)
+
+
+def test_after_pause_moves_by_office_time() -> None:
+    # Two office hours paused (Tue 09/06/2026 09:00–11:00) move Wed 10/06 10:00 to 14:00 (lunch skipped) and
+    # Fri 12/06 16:00 to Mon 15/06 08:00 (the weekend skipped) — never by the clock gap between them.
+    paused, resumed = vn(2026, 6, 9, 9), vn(2026, 6, 9, 11)
+    assert CAL.after_pause(vn(2026, 6, 10, 10), paused, resumed) == vn(2026, 6, 10, 14)
+    assert CAL.after_pause(vn(2026, 6, 12, 16), paused, resumed) == vn(2026, 6, 15, 8)
+    # Following a move: the original moves by the office time that moved the other appointment.
+    assert CAL.after_pause(vn(2026, 6, 10, 10), vn(2026, 6, 12, 16), vn(2026, 6, 15, 8)) == vn(2026, 6, 10, 14)
+    # A pause wholly outside office hours, or backwards, moves nothing.
+    assert CAL.after_pause(vn(2026, 6, 10, 10), vn(2026, 6, 13, 8), vn(2026, 6, 14, 20)) == vn(2026, 6, 10, 10)
+    assert CAL.after_pause(vn(2026, 6, 10, 10), resumed, paused) == vn(2026, 6, 10, 10)
+    # A result on a closing boundary is that closing, as for any appointment.
+    assert CAL.after_pause(vn(2026, 6, 10, 16), paused, vn(2026, 6, 9, 10)) == vn(2026, 6, 10, 17)

@@ -83,3 +83,42 @@ def test_subtract_then_between_round_trips(end: datetime, h: float) -> None:
 @given(moments, moments)
 def test_between_is_antisymmetric(a: datetime, b: datetime) -> None:
     assert CAL.working_hours_between(a, b) == -CAL.working_hours_between(b, a)
+
+
+@given(moments, limits)
+def test_calendar_days_ignore_the_cutoff(received: datetime, limit: TimeLimit) -> None:
+    if limit.unit is LimitUnit.DAYS:
+        assert CAL.due(received, limit, cutoff=True) == CAL.due(received, limit, cutoff=False)
+        # Art. 147–148: the last day is the day after receipt + (n - 1), or the first working day after it.
+        last = received.astimezone(CAL.tz).date() + timedelta(days=int(limit.value))
+        due = CAL.due(received, limit, cutoff=True)
+        assert due.date() >= last
+        assert all(not CAL.is_working_day(last + timedelta(days=n)) for n in range((due.date() - last).days))
+
+
+pauses = st.tuples(moments, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=20)))
+
+
+@given(moments, pauses)
+def test_after_pause_adds_the_office_time_of_the_pause(moment: datetime, pause: tuple[datetime, timedelta]) -> None:
+    since, length = pause
+    moved = CAL.after_pause(moment, since, since + length)
+    assert CAL.working_hours_between(moment, moved) == CAL.working_hours_between(since, since + length)
+    assert moved >= moment
+
+
+@given(moments, moments, pauses, pauses)
+def test_following_a_moved_appointment_is_the_same_move(original: datetime, extended: datetime,
+                                                        first: tuple[datetime, timedelta],
+                                                        second: tuple[datetime, timedelta]) -> None:
+    # Reporting moves the original appointment by the office time processing's appointment moved; after any
+    # number of pauses that equals moving the original by the pauses themselves, in any order.
+    current, followed = extended, original
+    for since, length in (first, second):
+        moved = CAL.after_pause(current, since, since + length)
+        followed = CAL.after_pause(followed, current, moved)
+        current = moved
+    direct = original
+    for since, length in (second, first):
+        direct = CAL.after_pause(direct, since, since + length)
+    assert followed == direct

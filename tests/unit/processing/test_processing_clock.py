@@ -125,3 +125,30 @@ def test_extension_refused_once_the_result_is_ready() -> None:
     case.approve("head1", at(17, 10))
     with pytest.raises(IllegalTransition, match="cannot extend the appointment"):
         case.extend("head1", "chậm", at(25, 9), at(17, 11))
+
+
+def test_a_pause_after_an_extension_moves_the_new_date_by_office_hours() -> None:
+    case = reviewing()
+    case.extend("spec1", "cần xác minh", at(27, 16), at(17, 9))  # Fri 27/03 16:00
+    case.request_payment("spec1", 500_000, at(18, 9))
+    case.payment_received(at(18, 11))  # 2 office hours
+    assert case.appointment_at == at(30, 8)  # Fri 16:00 + 1 h to closing, + 1 h on Monday: not Sat 01:00
+    assert case.original_appointment_at == at(23, 9)  # as printed on Form 01
+
+
+def test_a_calendar_day_procedure_ignores_the_cutoff() -> None:
+    # Art. 147: from the day after receipt; the 15:00 cut-off belongs to working-day and same-day limits only.
+    procedure = {**city_snapshot(), "time_limit": {"value": 3, "unit": "days"}, "cutoff_15h": True}
+    case, _ = open_case(procedure, received=at(6, 16))  # Fri 06/03 16:00
+    assert not case.procedure.cutoff
+    assert case.appointment_at == at(9, 17)  # Sat, Sun, Mon → Mon 09/03 17:00 (not Wed 11/03)
+    assert case.steps[0].started_at == at(6, 16)  # the receipt step starts at once, not on Monday
+    assert case.total_hours == 9  # Fri 16:00–17:00 + Monday
+
+
+def test_the_cutoff_still_applies_to_working_days() -> None:
+    procedure = {**city_snapshot(days=1), "cutoff_15h": True}
+    late, _ = open_case(procedure, received=at(3, 15, 1))  # Tue 03/03 15:01
+    sharp, _ = open_case(procedure, received=at(3, 15))
+    assert late.procedure.cutoff and late.appointment_at == at(4, 17)
+    assert sharp.appointment_at == at(4, 15)

@@ -140,7 +140,7 @@ def _dossier(rng: random.Random, day: date, number: int, horizon: datetime) -> S
     waits = _waits(rng, received, appointment, horizon)
     shifted = appointment + sum(((e - s) for s, e in waits if e is not None), timedelta())
     resolved = _resolution(rng, received, shifted, waits, horizon)
-    apology = _apology(rng, received, shifted, resolved, horizon)
+    apology = _apology(rng, received, shifted, waits, resolved, horizon)
     returned = resolved[0] + timedelta(hours=rng.uniform(0.5, 72)) if resolved else None
     returned = returned if returned and returned < horizon and resolved and resolved[1] != "stopped" else None
     rating = (returned + timedelta(minutes=5), rng.choice((5, 5, 5, 4, 4, 3, 2, 1))) \
@@ -198,10 +198,14 @@ def _resolution(rng: random.Random, received: datetime, appointment: datetime,
 
 
 def _apology(rng: random.Random, received: datetime, appointment: datetime,
-             resolved: tuple[datetime, Outcome] | None,
+             waits: tuple[tuple[datetime, datetime | None], ...], resolved: tuple[datetime, Outcome] | None,
              horizon: datetime) -> tuple[datetime, datetime] | None:
     late = resolved[0] > appointment if resolved else appointment < horizon
     if not late or rng.random() > 0.6:
         return None
-    sent = max(received, appointment - timedelta(days=1))
+    # Sent after the finished waits: this world moves appointments by clock time (it knows no office hours),
+    # which after an apology would differ from the services' office-time rule; that case has its own
+    # property test (tests/unit/reporting/test_appointment_moves.py).
+    ended = [end + timedelta(minutes=1) for _, end in waits if end is not None]
+    sent = max(received, *ended, appointment - timedelta(days=1))
     return sent, appointment + timedelta(days=rng.randint(2, 10))
