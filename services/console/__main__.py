@@ -1,0 +1,5 @@
+"""`python -m services.console`"""
+
+from libs.runtime.main import serve
+
+serve("services.console.app", "console")
