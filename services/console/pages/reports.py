@@ -78,7 +78,7 @@ def router() -> APIRouter:
         on_time = [(f"{a.month:02d}/{a.year}", m["rates"]["on_time"]) for (a, _), m in zip(months, monthly,
                                                                                            strict=True)]
         channels = [("Trực tuyến", form["received"]["online"]),
-                    ("Trực tiếp và bưu chính", form["received"]["in_person_and_post"])]
+                    ("Trực tiếp, bưu chính", form["received"]["in_person_and_post"])]
         return render(request, "reports/indicators.html", ind=current, on_time=on_time, channels=channels,
                       agency=agency or session.officer.agency, start=start, end=end, tab="indicators")
 
