@@ -55,6 +55,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     app.middleware("http")(_headers)
 
     @app.get("/healthz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False)  # no database or broker of its own to wait for
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

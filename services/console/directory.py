@@ -36,6 +36,9 @@ class Directory:
         return cls([Account(username=a["username"], name=a["name"], roles=tuple(a["roles"]), agency=a["agency"],
                             password_hash=a["password_hash"]) for a in raw.get("officers", [])])
 
+    def accounts(self) -> list[Account]:
+        return list(self._by_name.values())
+
     def check(self, username: str, password: str) -> Account | None:
         """The account when the password matches it, else None."""
         account = self._by_name.get(username.strip())
