@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from libs.clock import make_clock
+from libs.settings import CommonSettings
 from services.console.client import ServiceError, Services
 from services.console.directory import Directory
 from services.console.oidc import Oidc
@@ -30,11 +32,13 @@ def build(settings: ConsoleSettings) -> Console:
     if settings.auth == "oidc":
         oidc = Oidc(settings.oidc_issuer, settings.oidc_client_id, settings.oidc_client_secret, settings.oidc_scope,
                     f"{settings.public_url.rstrip('/')}/auth/callback", settings.session_secret)
+    common = CommonSettings()
+    clock = make_clock(common.clock, common.clock_file)
     return Console(
-        settings=settings, services=Services(urls),
+        settings=settings, services=Services(urls), clock=clock,
         sessions=SessionStore(settings.session_secret, settings.session_minutes * 60, settings.secure_cookies),
         directory=Directory.load(settings.directory_file) if settings.auth == "local" else None,
-        oidc=oidc, templates=templates(),
+        oidc=oidc, templates=templates(clock),
     )
 
 

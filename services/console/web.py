@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from libs.clock import Clock
 from services.console.client import ServiceError, Services
 from services.console.directory import Directory
 from services.console.oidc import Oidc
@@ -35,6 +36,7 @@ class Console:
     directory: Directory | None
     oidc: Oidc | None
     templates: Jinja2Templates
+    clock: Clock  # the suite's clock: `controlled` in demos and tests, so "time left" agrees with the services
 
 
 def console(request: Request) -> Console:
@@ -119,10 +121,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return c.templates.TemplateResponse(request, template, {"session": session, **context}, status_code=status)
 
 
-def templates() -> Jinja2Templates:
+def templates(clock: Clock) -> Jinja2Templates:
     t = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     t.env.filters["local"] = local
-    t.env.globals["time_left"] = time_left
+
+    def left(due: str | None, overdue: bool = False) -> tuple[str, str]:
+        return time_left(due, overdue, clock.now())
+
+    t.env.globals["time_left"] = left
     t.env.globals["role_labels"] = ROLE_LABELS
     return t
 

@@ -1,23 +1,30 @@
 """The console in front of the four services, all as processes, and a Debian chromium driven by Playwright.
 
 The stack runs on its own ports (base 18100, not the e2e suite's 18000), so both suites can share one pytest
-session; it gets its own databases and consumer groups like any e2e stack."""
+session; it gets its own databases and consumer groups like any e2e stack. The topics, though, are shared with
+every stack on the test broker, so this one's processing also opens the cases other stacks' desks receive at the
+same ward. Its shared clock is therefore set to a past working morning drawn per run: its dossier codes (which
+carry the day) cannot collide with theirs, and its cases, due earlier, come first in the ward's work queue."""
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from libs.calendar import load_calendar
 from tests.conftest import NewDatabase
 from tests.support.processes import wait_http_ok
 from tests.support.stack import ROOT, SERVICES, Stack
@@ -29,8 +36,11 @@ CHROMIUM = os.environ.get("ONESTOP_CHROMIUM", shutil.which("chromium") or "/usr/
 PASSWORDS = {"ward": "motcua-ward-2026", "land": "motcua-land-2026", "other": "motcua-other-2026"}
 
 
+@dataclass
 class ConsoleStack(Stack):
     """The four services on CONSOLE_BASE + 1 … + 4; the console itself on CONSOLE_BASE."""
+
+    today: datetime = field(default_factory=lambda: past_working_morning())  # the stack's clock at start
 
     @staticmethod
     def port(service: str) -> int:
@@ -38,6 +48,7 @@ class ConsoleStack(Stack):
 
     def start_console(self) -> None:
         env = {**os.environ, "ONESTOP_CONSOLE_PORT": str(self.port("console")), "ONESTOP_RUN_DIR": str(self.run_dir),
+               "ONESTOP_CLOCK": "controlled",
                **{f"ONESTOP_CONSOLE_{s.upper()}_URL": self.url(s) for s in SERVICES}}
         self.log("console").parent.mkdir(parents=True, exist_ok=True)
         out = self.log("console").open("ab")
@@ -52,6 +63,7 @@ async def console_stack(kafka_bootstrap: str, new_database: NewDatabase) -> Asyn
     stack = ConsoleStack(run_dir=run_dir, kafka=kafka_bootstrap, db_urls=urls)
     try:
         await stack.start_all()
+        await stack.clock(set_to=stack.today.isoformat())
         stack.start_console()
         await wait_http_ok("console", stack.procs["console"], f"{stack.url('console')}/healthz",
                            stack.log("console"), 60)
@@ -103,6 +115,15 @@ async def browser() -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
+
+
+def past_working_morning() -> datetime:
+    """08:30 local on a working day drawn from the year before last month (the catalogue is in force then)."""
+    calendar = load_calendar()
+    day = date.today() - timedelta(days=random.randint(45, 400))
+    while not calendar.is_working_day(day) or day < date(2025, 7, 15):
+        day = day + timedelta(days=1) if day < date(2025, 7, 15) else day - timedelta(days=1)
+    return datetime.combine(day, time(8, 30), ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
 def dumps(violations: list[dict[str, Any]]) -> str:

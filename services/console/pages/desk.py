@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from services.console.client import ServiceError
 from services.console.pages import forms
 from services.console.sessions import Session
-from services.console.web import Officer, Poster, console, error_page, render, require_role
+from services.console.web import TZ, Officer, Poster, console, error_page, render, require_role
 
 CHANNELS = {"in_person": "Trực tiếp", "post": "Bưu chính", "online": "Trực tuyến"}
 SLIP_FORMS = {"receipt": "Giấy tiếp nhận và hẹn trả kết quả (Mẫu 01)", "supplement": "Phiếu yêu cầu bổ sung (Mẫu 02)",
@@ -114,7 +114,7 @@ def router() -> APIRouter:
     async def tracking_book(request: Request, session: Officer, start: date | None = None,
                             end: date | None = None) -> Response:
         require_role(session, "desk_officer", "report_viewer")
-        today = date.today()
+        today = console(request).clock.now().astimezone(TZ).date()
         start, end = start or today - timedelta(days=30), end or today
         params = {"from": start.isoformat(), "to": end.isoformat()}
         rows = await console(request).services.json("intake", "GET", "/tracking-book", session.token, params=params)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,7 +33,7 @@ def router() -> APIRouter:
             params["state"] = state
         if due in ("overdue", "soon"):
             ahead = DUE_SOON_SECONDS if due == "soon" else 0
-            params["due_before"] = (datetime.now(UTC) + timedelta(seconds=ahead)).isoformat()
+            params["due_before"] = (console(request).clock.now() + timedelta(seconds=ahead)).isoformat()
         rows = await console(request).services.json("processing", "GET", "/cases", session.token, params=params)
         template = "queue/_table.html" if request.headers.get("HX-Request") else "queue/queue.html"
         return render(request, template, cases=rows[:size], more=len(rows) > size, page=page, state=state, due=due,

@@ -11,13 +11,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.console.sessions import Session
-from services.console.web import Officer, console, render, require_role
+from services.console.web import TZ, Officer, console, render, require_role
 
 MONTHS = 6  # the on-time chart's months, this one included
 
 
-def _period(start: date | None, end: date | None) -> tuple[date, date]:
-    today = date.today()
+def _today(request: Request) -> date:
+    return console(request).clock.now().astimezone(TZ).date()
+
+
+def _period(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
+    today = _today(request)
     return start or today.replace(day=1), end or today
 
 
@@ -47,7 +51,7 @@ def router() -> APIRouter:
     async def form_06(request: Request, session: Officer, agency: str = "", start: date | None = None,
                       end: date | None = None) -> Response:
         require_role(session, "report_viewer")
-        start, end = _period(start, end)
+        start, end = _period(request, start, end)
         report = await _get(request, session, "/reports/form-06", _params(agency, start, end))
         return render(request, "reports/form06.html", report=report, agency=agency or session.officer.agency,
                       start=start, end=end, tab="form06")
@@ -56,7 +60,7 @@ def router() -> APIRouter:
     async def download(request: Request, session: Officer, fmt: str, agency: str = "", start: date | None = None,
                        end: date | None = None) -> Response:
         require_role(session, "report_viewer")
-        start, end = _period(start, end)
+        start, end = _period(request, start, end)
         params = {**_params(agency, start, end), "format": "xlsx" if fmt == "xlsx" else "csv"}
         got = await console(request).services.raw("reporting", "GET", "/reports/form-06", session.token,
                                                    params=params)
@@ -67,7 +71,7 @@ def router() -> APIRouter:
     async def indicators(request: Request, session: Officer, agency: str = "", start: date | None = None,
                          end: date | None = None) -> Response:
         require_role(session, "report_viewer")
-        start, end = _period(start, end)
+        start, end = _period(request, start, end)
         months = _month_starts(end, MONTHS)
         found = await asyncio.gather(
             _get(request, session, "/indicators", _params(agency, start, end)),
@@ -86,7 +90,7 @@ def router() -> APIRouter:
     async def review(request: Request, session: Officer, agency: str = "", start: date | None = None,
                      end: date | None = None) -> Response:
         require_role(session, "report_viewer")
-        start, end = _period(start, end)
+        start, end = _period(request, start, end)
         data = await _get(request, session, "/procedures/review", _params(agency, start, end))
         return render(request, "reports/review.html", data=data, agency=agency or session.officer.agency,
                       start=start, end=end, tab="review")
@@ -95,7 +99,7 @@ def router() -> APIRouter:
     async def overdue(request: Request, session: Officer, agency: str = "") -> Response:
         require_role(session, "report_viewer")
         data = await _get(request, session, "/overdue", {"agency": agency} if agency else {})
-        start, end = _period(None, None)
+        start, end = _period(request, None, None)
         return render(request, "reports/overdue.html", data=data, agency=agency or session.officer.agency,
                       start=start, end=end, tab="overdue")
 
