@@ -203,3 +203,21 @@ async def test_report_pages(console_stack: ConsoleStack, browser: Any, artefacts
     assert answer.status == 403
     violations += await artefacts.check(page, "forbidden")
     assert not violations, dumps(violations)
+
+
+async def test_queue_filters_and_pages_update_in_place_with_htmx(console_stack: ConsoleStack, browser: Any,
+                                                                  artefacts: Artefacts) -> None:
+    base = console_stack.url("console")
+    page = await page_for(browser, console_stack, "ward.desk")
+    await page.goto(f"{base}/queue")
+    assert await page.evaluate("typeof window.htmx") == "object", "htmx was not loaded from static/vendor"
+    fragments: list[str] = []
+    page.on("request", lambda r: fragments.append(r.url) if r.headers.get("hx-request") else None)
+    async with page.expect_response(lambda r: "/queue?" in r.url and "due=overdue" in r.url):
+        await page.select_option("#due", "overdue")
+    await page.wait_for_url("**/queue?*due=overdue*")
+    assert fragments and await page.locator("h1").count() == 1  # the table was swapped, not the page
+    for row in await page.locator("table.queue tbody tr[data-code]").all():
+        assert await row.get_attribute("class") == "tl-overdue"
+    violations = await artefacts.check(page, "queue-filtered")
+    assert not violations, dumps(violations)
