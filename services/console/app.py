@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from libs.clock import make_clock
 from libs.settings import CommonSettings
+from services.console.catalogue import ProcedureCache
 from services.console.client import ServiceError, Services
 from services.console.directory import Directory
 from services.console.oidc import Oidc
@@ -34,8 +35,9 @@ def build(settings: ConsoleSettings) -> Console:
                     f"{settings.public_url.rstrip('/')}/auth/callback", settings.session_secret)
     common = CommonSettings()
     clock = make_clock(common.clock, common.clock_file)
+    services = Services(urls)
     return Console(
-        settings=settings, services=Services(urls), clock=clock,
+        settings=settings, services=services, clock=clock, procedures=ProcedureCache(services),
         sessions=SessionStore(settings.session_secret, settings.session_minutes * 60, settings.secure_cookies),
         directory=Directory.load(settings.directory_file) if settings.auth == "local" else None,
         oidc=oidc, templates=templates(clock),

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from libs.clock import Clock
+from services.console.catalogue import ProcedureCache
 from services.console.client import ServiceError, Services
 from services.console.directory import Directory
 from services.console.oidc import Oidc
@@ -36,6 +37,7 @@ class Console:
     directory: Directory | None
     oidc: Oidc | None
     templates: Jinja2Templates
+    procedures: ProcedureCache
     clock: Clock  # the suite's clock: `controlled` in demos and tests, so "time left" agrees with the services
 
 

@@ -168,3 +168,23 @@ def test_time_left_colours() -> None:
     assert time_left((now + timedelta(hours=5)).isoformat(), now=now)[0] == "soon"
     assert time_left((now - timedelta(hours=1)).isoformat(), now=now)[0] == "overdue"
     assert time_left((now + timedelta(days=3)).isoformat(), overdue=True, now=now)[0] == "overdue"
+
+
+async def test_the_procedure_cache_reads_intake_once_per_period() -> None:
+    from services.console.catalogue import TTL_SECONDS, ProcedureCache
+
+    calls: list[str] = []
+
+    class Intake:
+        async def json(self, service: str, method: str, path: str) -> list[dict[str, Any]]:
+            calls.append(path)
+            return [{"code": "1.013833", "steps": [{"code": "review", "role": "specialist"}]}]
+
+    clock = [0.0]
+    cache = ProcedureCache(Intake(), now=lambda: clock[0])  # type: ignore[arg-type]
+    assert await cache.step_role("1.013833", "review") == "specialist"
+    assert await cache.step_role("1.013833", None) is None
+    assert len(calls) == 1
+    clock[0] += TTL_SECONDS + 1
+    await cache.procedures()
+    assert len(calls) == 2

@@ -221,3 +221,22 @@ async def test_queue_filters_and_pages_update_in_place_with_htmx(console_stack: 
         assert await row.get_attribute("class") == "tl-overdue"
     violations = await artefacts.check(page, "queue-filtered")
     assert not violations, dumps(violations)
+
+
+async def test_my_roles_cases_filter(console_stack: ConsoleStack, browser: Any) -> None:
+    """Dossiers just received wait at the receipt step (a desk officer's); a head of the ward has none of those."""
+    base = console_stack.url("console")
+    body = {"procedure_code": BIRTH, "channel": "in_person", "documents": [{"name": "Tờ khai"}],
+            "applicant": {"full_name": "Cao Thị Vai Trò", "personal_id": "019090006666"}}
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(f"{console_stack.url('intake')}/api/v1/dossiers", json=body, headers=desk_token())
+        await eventually(lambda: _case_open(client, console_stack, r.json()["code"]), timeout=20)
+    desk = await page_for(browser, console_stack, "ward.desk")
+    await desk.goto(f"{base}/queue?mine=1")
+    rows = desk.locator("table.queue tbody tr[data-code]")
+    assert await rows.count() >= 1
+    assert await desk.locator("table.queue tbody tr[data-code] .mine").count() == await rows.count()
+    head = await page_for(browser, console_stack, "ward.head")
+    await head.goto(f"{base}/queue?mine=1")
+    for row in await head.locator("table.queue tbody tr[data-code]").all():
+        assert "Tiếp nhận" not in await row.locator("td").nth(3).inner_text()

@@ -25,8 +25,7 @@ def _desk(session: Session) -> None:
 
 
 async def _procedures(request: Request) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = await console(request).services.json("intake", "GET", "/procedures")
-    return found
+    return await console(request).procedures.procedures()
 
 
 def router() -> APIRouter:

@@ -24,19 +24,19 @@ def router() -> APIRouter:
     r = APIRouter()
 
     @r.get("/queue")
-    async def queue(request: Request, session: Officer, state: str = "", due: str = "", page: int = 1) -> Response:
+    async def queue(request: Request, session: Officer, state: str = "", due: str = "", mine: str = "",
+                    page: int = 1) -> Response:
         require_role(session, *CASE_WORKERS)
-        size = console(request).settings.page_size
-        page = max(page, 1)
-        params: dict[str, Any] = {"held": "true", "limit": size + 1, "offset": (page - 1) * size}
+        size, page = console(request).settings.page_size, max(page, 1)
+        params: dict[str, Any] = {"held": "true"}
         if state:
             params["state"] = state
         if due in ("overdue", "soon"):
             ahead = DUE_SOON_SECONDS if due == "soon" else 0
             params["due_before"] = (console(request).clock.now() + timedelta(seconds=ahead)).isoformat()
-        rows = await console(request).services.json("processing", "GET", "/cases", session.token, params=params)
+        rows, more = await _page(request, session, params, page, size, only_mine=mine == "1")
         template = "queue/_table.html" if request.headers.get("HX-Request") else "queue/queue.html"
-        return render(request, template, cases=rows[:size], more=len(rows) > size, page=page, state=state, due=due,
+        return render(request, template, cases=rows, more=more, page=page, state=state, due=due, mine=mine,
                       states=STATES)
 
     @r.get("/inbox")
@@ -73,6 +73,25 @@ def router() -> APIRouter:
         return RedirectResponse(target, status_code=303)
 
     return r
+
+
+# "My role's cases" filters on the current step's role, which processing's list does not filter on: it reads
+# this many of the agency's held cases (most urgent first) and pages within them.
+MINE_WINDOW = 1000
+
+
+async def _page(request: Request, session: Session, params: dict[str, Any], page: int, size: int,
+                only_mine: bool) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the agency's held cases, each marked `mine` when its current step is for the officer's role."""
+    services, procedures = console(request).services, console(request).procedures
+    window = {"limit": MINE_WINDOW, "offset": 0} if only_mine else {"limit": size + 1, "offset": (page - 1) * size}
+    rows = await services.json("processing", "GET", "/cases", session.token, params={**params, **window})
+    for row in rows:
+        role = await procedures.step_role(row["procedure_code"], row.get("step_code"))
+        row["mine"] = role is not None and session.officer.has(role)
+    if only_mine:
+        rows = [r for r in rows if r["mine"]][(page - 1) * size:]
+    return rows[:size], len(rows) > size
 
 
 def _params(form: FormData) -> dict[str, Any]:
