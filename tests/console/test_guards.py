@@ -240,3 +240,32 @@ async def test_my_roles_cases_filter(console_stack: ConsoleStack, browser: Any) 
     await head.goto(f"{base}/queue?mine=1")
     for row in await head.locator("table.queue tbody tr[data-code]").all():
         assert "Tiếp nhận" not in await row.locator("td").nth(3).inner_text()
+
+
+async def test_a_refused_action_shows_the_services_reason(console_stack: ConsoleStack, browser: Any,
+                                                          artefacts: Artefacts) -> None:
+    """A form out of date (another officer moved the case meanwhile) or forged: processing refuses, the officer
+    reads processing's reason on the case page, and the case is unchanged."""
+    base = console_stack.url("console")
+    body = {"procedure_code": BIRTH, "channel": "in_person", "documents": [{"name": "Tờ khai"}],
+            "applicant": {"full_name": "Mạc Văn Lệnh", "personal_id": "019090008888"}}
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.post(f"{console_stack.url('intake')}/api/v1/dossiers", json=body, headers=desk_token())
+        code = r.json()["code"]
+        await eventually(lambda: _case_open(client, console_stack, code), timeout=20)
+    page = await page_for(browser, console_stack, "ward.desk")
+    await page.goto(f"{base}/cases/{code}")
+    # The form the page would have shown before the state changed, submitted from the page itself.
+    async with page.expect_response(lambda r: r.url.endswith("/actions")) as answer:
+        await page.evaluate("""() => {
+            const form = document.querySelector("form.action");
+            form.querySelector("input[name=action]").value = "payment-received";
+            form.submit();
+        }""")
+    assert (await answer.value).status == 409
+    await page.wait_for_load_state()
+    assert "cannot record a payment" in await page.locator("#action-error").inner_text()
+    violations = await artefacts.check(page, "case-refused-action")
+    await page.goto(f"{base}/cases/{code}")
+    assert await page.locator("#case-state").get_attribute("data-state") == "2"
+    assert not violations, dumps(violations)
