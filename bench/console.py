@@ -1,7 +1,8 @@
 """Work-queue page benchmark: the console's `/queue` for a ward with N open cases (default 10,000).
 
 Processing runs as a process on a scratch PostgreSQL database filled with N open cases held by the ward (the
-sweep benchmark's `fill`); the console runs as a process in front of it; a signed-in desk officer's browser is
+sweep benchmark's `fill`), intake beside it (the console reads its procedure catalogue for the steps' roles);
+the console runs as a process in front of them; a signed-in desk officer's browser is
 played by httpx, one request at a time. Printed: p50 / p95 / p99 of the whole page (console → processing →
 HTML) for the first page, a deep page and a filter, and of processing's `GET /cases` alone, so the console's
 own share shows. Figures only.
@@ -43,8 +44,16 @@ from tests.support.kafka import start_groups_at_end
 from tests.support.processes import wait_http_ok
 
 ROOT = Path(__file__).resolve().parents[1]
-PROCESSING_PORT, CONSOLE_PORT = 18302, 18300
+INTAKE_PORT, PROCESSING_PORT, CONSOLE_PORT = 18301, 18302, 18300
 KAFKA = os.environ.get("ONESTOP_KAFKA_BOOTSTRAP", "localhost:19092")
+
+
+async def empty_database(label: str) -> tuple[str, str]:
+    name = f"onestop_bconsole_{label}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(f"{PG}/postgres")
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    return name, f"postgresql+asyncpg://onestop:onestop@127.0.0.1:5432/{name}"
 
 
 async def filled_database(n: int) -> tuple[str, str, float]:
@@ -97,10 +106,16 @@ def figures(ms: list[float]) -> dict[str, float]:
 
 async def main(n: int, requests: int) -> int:
     name, url, fill_s = await filled_database(n)
+    intake_db, intake_url = await empty_database("intake")  # the procedure catalogue (steps' roles) comes from it
     run = Path(tempfile.mkdtemp(prefix="onestop-bconsole-"))
     group = f"onestop-processing-bconsole-{uuid.uuid4().hex[:6]}"
-    await start_groups_at_end(KAFKA, {group: ("onestop.intake.v1",)})
+    intake_group = f"onestop-intake-bconsole-{uuid.uuid4().hex[:6]}"
+    await start_groups_at_end(KAFKA, {group: ("onestop.intake.v1",), intake_group: ("onestop.processing.v1",)})
     procs = {
+        "intake": start("services.intake", {
+            "ONESTOP_INTAKE_DATABASE_URL": intake_url, "ONESTOP_INTAKE_PORT": str(INTAKE_PORT),
+            "ONESTOP_INTAKE_CONSUMER_GROUP": intake_group, "ONESTOP_KAFKA_BOOTSTRAP": KAFKA,
+            "ONESTOP_RUN_DIR": str(run)}, run / "intake.log"),
         "processing": start("services.processing", {
             "ONESTOP_PROCESSING_DATABASE_URL": url, "ONESTOP_PROCESSING_PORT": str(PROCESSING_PORT),
             "ONESTOP_PROCESSING_CONSUMER_GROUP": group, "ONESTOP_PROCESSING_SWEEP_SECONDS": "3600",
@@ -108,12 +123,14 @@ async def main(n: int, requests: int) -> int:
         "console": start("services.console", {
             "ONESTOP_CONSOLE_PORT": str(CONSOLE_PORT),
             "ONESTOP_CONSOLE_PROCESSING_URL": f"http://127.0.0.1:{PROCESSING_PORT}",
+            "ONESTOP_CONSOLE_INTAKE_URL": f"http://127.0.0.1:{INTAKE_PORT}",
             "ONESTOP_RUN_DIR": str(run)}, run / "console.log"),
     }
     results: dict[str, Any] = {"cases": n, "requests_each": requests, "fill_s": fill_s}
     try:
         await wait_http_ok("processing", procs["processing"], f"http://127.0.0.1:{PROCESSING_PORT}/readyz",
                            run / "processing.log", 90)
+        await wait_http_ok("intake", procs["intake"], f"http://127.0.0.1:{INTAKE_PORT}/readyz", run / "intake.log", 90)
         await wait_http_ok("console", procs["console"], f"http://127.0.0.1:{CONSOLE_PORT}/readyz",
                            run / "console.log", 60)
         client = await signed_in(f"http://127.0.0.1:{CONSOLE_PORT}")
@@ -137,7 +154,8 @@ async def main(n: int, requests: int) -> int:
         for proc in procs.values():
             proc.wait(20)
         admin = await asyncpg.connect(f"{PG}/postgres")
-        await drop_database(admin, name)
+        for db in (name, intake_db):
+            await drop_database(admin, db)
         await admin.close()
     rows = [("open cases held by the ward", f"{n} (filled in {fill_s:.1f} s)")]
     for label, ms in runs.items():

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.console.client import Services
+from services.console.client import ServiceError, Services
 
 TTL_SECONDS = 300.0  # a new catalogue version takes effect on a date, never within minutes
+RETRY_SECONDS = 30.0  # intake unreachable: pages go on without step roles, and ask again after this
 
 
 class ProcedureCache:
@@ -28,5 +29,10 @@ class ProcedureCache:
         return self._procedures
 
     async def step_role(self, procedure_code: str, step_code: str | None) -> str | None:
-        await self.procedures()
+        """The role of a procedure's step; None when unknown, also while intake cannot be reached (the work
+        queue still shows, only without "your role" marks)."""
+        try:
+            await self.procedures()
+        except ServiceError:
+            self._fetched = self.now() - TTL_SECONDS + RETRY_SECONDS
         return self._roles.get((procedure_code, step_code or ""))
