@@ -188,3 +188,24 @@ async def test_the_procedure_cache_reads_intake_once_per_period() -> None:
     clock[0] += TTL_SECONDS + 1
     await cache.procedures()
     assert len(calls) == 2
+
+
+async def test_without_intake_the_queue_goes_on_without_step_roles() -> None:
+    from services.console.catalogue import RETRY_SECONDS, ProcedureCache
+    from services.console.client import ServiceError
+
+    calls: list[str] = []
+
+    class Down:
+        async def json(self, service: str, method: str, path: str) -> Any:
+            calls.append(path)
+            raise ServiceError(503, "intake is down")
+
+    clock = [0.0]
+    cache = ProcedureCache(Down(), now=lambda: clock[0])  # type: ignore[arg-type]
+    assert await cache.step_role("1.013833", "review") is None
+    assert await cache.step_role("1.013833", "review") is None
+    assert len(calls) == 1  # not asked again on every row
+    clock[0] += RETRY_SECONDS + 1
+    await cache.step_role("1.013833", "review")
+    assert len(calls) == 2
