@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -23,6 +23,9 @@ from services.console.settings import ConsoleSettings
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE_SOON_SECONDS = 24 * 3600  # "sắp đến hạn": less than a day left
+# A dossier code as it goes into the services' URLs: letters, digits, dots and dashes (no "..", no "/").
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,63}$"
+DossierCode = Annotated[str, Path(pattern=CODE_PATTERN)]
 ROLE_LABELS = {
     "desk_officer": "Cán bộ một cửa", "specialist": "Chuyên viên", "department_head": "Lãnh đạo",
     "report_viewer": "Xem báo cáo", "admin": "Quản trị",
@@ -124,7 +127,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 
 def templates(clock: Clock) -> Jinja2Templates:
-    t = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    t = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
     t.env.filters["local"] = local
 
     def left(due: str | None, overdue: bool = False) -> tuple[str, str]:

@@ -209,3 +209,12 @@ async def test_without_intake_the_queue_goes_on_without_step_roles() -> None:
     clock[0] += RETRY_SECONDS + 1
     await cache.step_role("1.013833", "review")
     assert len(calls) == 2
+
+
+def test_malformed_dossier_codes_never_reach_a_service() -> None:
+    c = client()
+    sign_in(c)
+    for path in ("/cases/-x", "/desk/dossiers/.hidden", "/notices/a%20b", "/desk/dossiers/X/slips/..%2Fx"):
+        r = c.get(path)
+        assert r.status_code == 404 and "Không có trang này" in r.text, path
+    assert c.get("/desk/find", params={"code": "../../admin"}).status_code == 404

@@ -3,18 +3,30 @@ its slips, and the tracking book. Everything goes through intake's desk API with
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.client import ServiceError
 from services.console.pages import forms
 from services.console.sessions import Session
-from services.console.web import TZ, Officer, Poster, console, error_page, render, require_role
+from services.console.web import (
+    CODE_PATTERN,
+    TZ,
+    DossierCode,
+    Officer,
+    Poster,
+    console,
+    error_page,
+    render,
+    require_role,
+)
 
+SlipForm = Annotated[str, Path(pattern="^[a-z]+$")]
 CHANNELS = {"in_person": "Trực tiếp", "post": "Bưu chính", "online": "Trực tuyến"}
 SLIP_FORMS = {"receipt": "Giấy tiếp nhận và hẹn trả kết quả (Mẫu 01)", "supplement": "Phiếu yêu cầu bổ sung (Mẫu 02)",
               "refusal": "Phiếu từ chối tiếp nhận (Mẫu 03)", "control": "Phiếu kiểm soát quá trình giải quyết"}
@@ -75,19 +87,23 @@ def router() -> APIRouter:
 
     @r.get("/find")
     async def find(request: Request, session: Officer, code: str) -> Response:
-        return RedirectResponse(f"/desk/dossiers/{code.strip()}", status_code=303)
+        wanted = code.strip()
+        if not re.match(CODE_PATTERN, wanted):
+            return error_page(request, ServiceError(404, f"Không có hồ sơ mã {wanted}."), back="/desk")
+        return RedirectResponse(f"/desk/dossiers/{wanted}", status_code=303)
 
     @r.get("/dossiers/{code}")
-    async def dossier(request: Request, session: Officer, code: str) -> Response:
+    async def dossier(request: Request, session: Officer, code: DossierCode) -> Response:
         _desk(session)
         return await _dossier_page(request, session, code)
 
     @r.get("/dossiers/{code}/slips/{form}")
-    async def slip(request: Request, session: Officer, code: str, form: str, format: str = "html") -> Response:
+    async def slip(request: Request, session: Officer, code: DossierCode, form: SlipForm,
+                   format: str = "html") -> Response:
         return await _slip(request, session, f"/dossiers/{code}/slips/{form}", format)
 
     @r.post("/dossiers/{code}/{move}")
-    async def counter_move(request: Request, session: Poster, code: str, move: str) -> Response:
+    async def counter_move(request: Request, session: Poster, code: DossierCode, move: str) -> Response:
         """Supplement handed in, withdrawal, hand-over of the result, the applicant's rating."""
         _desk(session)
         form = await request.form()

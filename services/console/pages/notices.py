@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.client import ServiceError
-from services.console.web import Officer, Poster, console, render, require_role
+from services.console.web import DossierCode, Officer, Poster, console, render, require_role
 
 CHANNELS = {"sms": "Tin nhắn SMS", "email": "Thư điện tử", "zalo": "Zalo"}
 KINDS = {"received": "Tiếp nhận, hẹn trả (Mẫu 01)", "refused": "Từ chối tiếp nhận (Mẫu 03)",
@@ -25,7 +25,7 @@ def router() -> APIRouter:
     r = APIRouter()
 
     @r.get("/notices/{code}")
-    async def notices(request: Request, session: Officer, code: str, error: str = "") -> Response:
+    async def notices(request: Request, session: Officer, code: DossierCode, error: str = "") -> Response:
         require_role(session, *OFFICERS)
         rows = await console(request).services.json("notifications", "GET", "/notices", session.token,
                                                      params={"dossier": code})
@@ -34,7 +34,7 @@ def router() -> APIRouter:
                       can_retry="admin" in session.officer.roles)
 
     @r.post("/notices/{code}/{notice_id}/retry")
-    async def retry(request: Request, session: Poster, code: str, notice_id: uuid.UUID) -> Response:
+    async def retry(request: Request, session: Poster, code: DossierCode, notice_id: uuid.UUID) -> Response:
         require_role(session, "admin")
         try:
             await console(request).services.json("notifications", "POST", f"/notices/{notice_id}/retry",

@@ -13,7 +13,7 @@ from services.console.actions import offers
 from services.console.client import ServiceError
 from services.console.pages import forms
 from services.console.sessions import Session
-from services.console.web import DUE_SOON_SECONDS, TZ, Officer, Poster, console, render, require_role
+from services.console.web import DUE_SOON_SECONDS, TZ, DossierCode, Officer, Poster, console, render, require_role
 
 STATES = {2: "Được tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung", 6: "Yêu cầu nghĩa vụ tài chính",
           9: "Đã xử lý xong"}
@@ -49,12 +49,12 @@ def router() -> APIRouter:
         return render(request, "queue/inbox.html", waiting=waiting, results=results)
 
     @r.get("/cases/{code}")
-    async def case_page(request: Request, session: Officer, code: str) -> Response:
+    async def case_page(request: Request, session: Officer, code: DossierCode) -> Response:
         require_role(session, *CASE_WORKERS)
         return await _case(request, session, code)
 
     @r.post("/cases/{code}/actions")
-    async def act(request: Request, session: Poster, code: str) -> Response:
+    async def act(request: Request, session: Poster, code: DossierCode) -> Response:
         require_role(session, *CASE_WORKERS)
         form = await request.form()
         action = forms.text(form, "action")
