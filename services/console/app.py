@@ -88,7 +88,9 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
-        return render(request, "error.html", status=exc.status_code, message=str(exc.detail), back="/")
+        generic = {"Not Found": "Không có trang này.", "Method Not Allowed": "Không hỗ trợ thao tác này."}
+        message = generic.get(str(exc.detail), str(exc.detail))
+        return render(request, "error.html", status=exc.status_code, message=message, back="/")
 
 
 async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -216,5 +216,5 @@ def test_malformed_dossier_codes_never_reach_a_service() -> None:
     sign_in(c)
     for path in ("/cases/-x", "/desk/dossiers/.hidden", "/notices/a%20b", "/desk/dossiers/X/slips/..%2Fx"):
         r = c.get(path)
-        assert r.status_code == 404 and "Không có trang này" in r.text, path
+        assert r.status_code == 404 and "Không thực hiện được" in r.text, path
     assert c.get("/desk/find", params={"code": "../../admin"}).status_code == 404
