@@ -72,7 +72,8 @@ async def test_withdrawal_and_notices_retry_for_admins_only(console_stack: Conso
     await until_visible(page, f"{base}/notices/{code}", "tr[data-notice]")
     assert not await page.get_by_role("button", name="Gửi lại thông báo 1").count()  # a desk officer
     admin = await page_for(browser, console_stack, "ward.admin")
-    await admin.goto(f"{base}/notices/{code}")
+    # The button shows once the notice has left `created` / `sending` (delivered, failed or expired).
+    await until_visible(admin, f"{base}/notices/{code}", "button[aria-label='Gửi lại thông báo 1']")
     await admin.get_by_role("button", name="Gửi lại thông báo 1").click()
     await admin.wait_for_load_state()
     # Sent again, or the service's reason why not (e.g. it was already delivered): never a bare error page.
