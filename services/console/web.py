@@ -57,11 +57,15 @@ class SignInRequired(Exception):
 
 
 def _asked_for(request: Request) -> str:
-    # htmx asks for fragments; after sign-in the officer should land on the whole page (HX-Current-URL).
-    current = request.headers.get("HX-Current-URL")
+    """Where to return after sign-in: the page asked for. htmx asks for fragments and a form posts to an action
+    URL, so for those it is the page the officer was on (HX-Current-URL, or the Referer of a post)."""
+    current = request.headers.get("HX-Current-URL") or (request.headers.get("Referer") if request.method != "GET"
+                                                          else None)
     if current:
         path = current.split("://", 1)[-1]
         return "/" + path.split("/", 1)[1] if "/" in path else "/"
+    if request.method != "GET":
+        return "/"
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 

@@ -218,3 +218,11 @@ def test_malformed_dossier_codes_never_reach_a_service() -> None:
         r = c.get(path)
         assert r.status_code == 404 and "Không thực hiện được" in r.text, path
     assert c.get("/desk/find", params={"code": "../../admin"}).status_code == 404
+
+
+def test_a_form_posted_after_the_session_expired_returns_to_its_page() -> None:
+    c = client()
+    r = c.post("/desk/receive", data={"csrf_token": "x"},
+               headers={"Referer": "http://testserver/desk/new?procedure=1.001193"})
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2Fdesk%2Fnew%3Fprocedure%3D1.001193"
+    assert c.post("/desk/receive", data={}).headers["location"] == "/sign-in?next=%2F"
