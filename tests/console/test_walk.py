@@ -139,7 +139,12 @@ async def test_ward_to_city_and_back_by_clicking(console_stack: ConsoleStack, br
     page = await w.case_action("land.head", code, "approve", {"#approve-note": "Đủ điều kiện"})
     assert await page.locator("#case-state").get_attribute("data-state") == "9"
     await w.citizen_sees(code, 9)
-    await w.case_action("land.specialist", code, "return", {"#return-note": "Chuyển kết quả về phường"})
+    land = await w.as_("land.specialist")
+    await land.goto(f"{base}/inbox")  # results waiting to go back are listed in the inbox too
+    await w.seen(land, "inbox-result")
+    await land.get_by_role("button", name=f"Chuyển kết quả hồ sơ {code} về nơi tiếp nhận").click()
+    await land.wait_for_load_state()
+    assert not await land.locator(f"ul.results li[data-code='{code}']").count()
 
     # The ward acknowledges the result, hands it over, and records the applicant's rating.
     await until_visible(desk, f"{base}/inbox", f"tr[data-code='{code}']")
