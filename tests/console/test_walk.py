@@ -174,5 +174,8 @@ async def test_ward_to_city_and_back_by_clicking(console_stack: ConsoleStack, br
     await desk.goto(f"{base}/desk/tracking-book")
     assert await desk.locator(f"a[href='/desk/dossiers/{code}']").count()
     await w.seen(desk, "tracking-book")
+    book = await desk.get_by_role("link", name="Tải sổ (PDF)").get_attribute("href")
+    pdf = await desk.request.get(f"{base}{book}")
+    assert pdf.status == 200 and (await pdf.body()).startswith(b"%PDF")
 
     assert not w.violations, dumps(w.violations)
