@@ -5,6 +5,8 @@ Production signs officers in through OIDC instead (services/console/oidc.py); th
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,9 +28,15 @@ class Account:
     password_hash: str
 
 
+MAX_FAILURES = 5  # wrong passwords for one user name within FAILURE_WINDOW, then it waits until they age out
+FAILURE_WINDOW = 900.0
+
+
 class Directory:
-    def __init__(self, accounts: list[Account]) -> None:
+    def __init__(self, accounts: list[Account], now: Callable[[], float] = time.monotonic) -> None:
         self._by_name = {a.username: a for a in accounts}
+        self._failures: dict[str, list[float]] = {}
+        self.now = now
 
     @classmethod
     def load(cls, path: Path) -> Directory:
@@ -39,12 +47,22 @@ class Directory:
     def accounts(self) -> list[Account]:
         return list(self._by_name.values())
 
+    def locked(self, username: str) -> bool:
+        """Too many wrong passwords for this name lately: guessing is slowed to 5 tries per 15 minutes."""
+        recent = [t for t in self._failures.get(username.strip(), []) if self.now() - t < FAILURE_WINDOW]
+        self._failures[username.strip()] = recent
+        return len(recent) >= MAX_FAILURES
+
     def check(self, username: str, password: str) -> Account | None:
-        """The account when the password matches it, else None."""
-        account = self._by_name.get(username.strip())
+        """The account when the password matches it (and the name is not locked), else None."""
+        name = username.strip()
+        if self.locked(name):
+            return None
+        account = self._by_name.get(name)
         try:
             _hasher.verify(account.password_hash if account else _DUMMY, password)
         except (VerificationError, InvalidHashError):
+            self._failures.setdefault(name, []).append(self.now())
             return None
         return account
 

@@ -226,3 +226,16 @@ def test_a_form_posted_after_the_session_expired_returns_to_its_page() -> None:
                headers={"Referer": "http://testserver/desk/new?procedure=1.001193"})
     assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=%2Fdesk%2Fnew%3Fprocedure%3D1.001193"
     assert c.post("/desk/receive", data={}).headers["location"] == "/sign-in?next=%2F"
+
+
+def test_five_wrong_passwords_lock_the_name_for_a_while() -> None:
+    clock = [0.0]
+    directory = Directory.load(ConsoleSettings().directory_file)
+    directory.now = lambda: clock[0]
+    for _ in range(5):
+        assert directory.check("ward.head", "guess") is None
+    assert directory.locked("ward.head")
+    assert directory.check("ward.head", "motcua-ward-2026") is None  # even the right one, for now
+    assert directory.check("ward.specialist", "motcua-ward-2026") is not None  # other names are not affected
+    clock[0] += 901
+    assert directory.check("ward.head", "motcua-ward-2026") is not None

@@ -54,7 +54,9 @@ def router() -> APIRouter:
         username = str(form.get("username", ""))
         account = c.directory.check(username, str(form.get("password", "")))
         if account is None:
-            return _form(request, next_path, username=username, error="Sai tên đăng nhập hoặc mật khẩu.", status=401)
+            error = ("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút." if c.directory.locked(username)
+                     else "Sai tên đăng nhập hoặc mật khẩu.")
+            return _form(request, next_path, username=username, error=error, status=401)
         ttl = c.settings.session_minutes * 60
         bearer = issue_token(account.username, list(account.roles), account.agency, CommonSettings().jwt_secret,
                              name=account.name, ttl_seconds=ttl)
