@@ -14,7 +14,7 @@ TEST_ENV := ONESTOP_KAFKA_BOOTSTRAP=localhost:19092
 .PHONY: help bootstrap infra test-infra up down test test-fast lint asyncapi bench status k8s
 
 help:
-	@echo "make up      start Kafka, PostgreSQL, Prometheus and the four services with demo data"
+	@echo "make up      start Kafka, PostgreSQL, Prometheus, the four services and the console with demo data"
 	@echo "make down    stop everything make up started"
 	@echo "make test    install what is missing, start Kafka and PostgreSQL, run lint and all tests"
 
@@ -32,6 +32,7 @@ up: infra
 	@$(PY) deploy/local/seed.py
 	@echo
 	@echo "OneStop is up:"
+	@$(PY) deploy/local/demo_accounts.py
 	@echo "  intake         http://127.0.0.1:8001/docs   (desk API, public look-up)"
 	@echo "  processing     http://127.0.0.1:8002/docs   (workflow)"
 	@echo "  notifications  http://127.0.0.1:8003/docs   (SMS / e-mail notices)"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["pipeline.py", "capacity.py", "replay.py", "report_query.py", "sweep.py"]
+SCRIPTS = ["pipeline.py", "capacity.py", "replay.py", "report_query.py", "sweep.py", "console.py"]
 
 
 def main(argv: list[str]) -> int:

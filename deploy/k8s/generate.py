@@ -44,7 +44,8 @@ def _dump(docs: list[dict[str, Any]]) -> str:
 
 
 def config_map() -> str:
-    files = sorted((REPO / "deploy" / "config").glob("*.yaml"))
+    # Not the console's local officer directory: development only (a real site signs officers in through OIDC).
+    files = sorted(p for p in (REPO / "deploy" / "config").glob("*.yaml") if p.name != "officers.yaml")
     doc = {
         "apiVersion": "v1",
         "kind": "ConfigMap",

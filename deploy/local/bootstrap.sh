@@ -32,6 +32,31 @@ need_tools() {
   for tool in curl:curl; do command -v "${tool%%:*}" >/dev/null || apt_install "${tool##*:}"; done
   # WeasyPrint (PDF slips) renders through pango; DejaVu has the Vietnamese glyphs.
   apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libfontconfig1 fonts-dejavu-core
+  # The console's browser tests drive Debian's chromium through Playwright (its own browser download is
+  # not reachable); npm fetches the console's pinned web assets.
+  apt_install chromium
+  command -v npm >/dev/null || apt_install npm
+}
+
+# The console's JavaScript, pinned and checked against the npm registry's integrity hash, into a git-ignored
+# folder: htmx for the pages, axe-core for the accessibility test. Never copied into the repository.
+WEB_ASSETS=(
+  "htmx.org@2.0.4 package/dist/htmx.min.js htmx.min.js"
+  "axe-core@4.10.3 package/axe.min.js axe.min.js"
+)
+fetch_web_assets() {
+  local dest="$ROOT/services/console/static/vendor" tmp spec pkg inner name
+  mkdir -p "$dest"
+  for spec in "${WEB_ASSETS[@]}"; do
+    read -r pkg inner name <<<"$spec"
+    [ -f "$dest/$name" ] && [ -f "$dest/.$name.$pkg" ] && continue
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)  # npm pack verifies the registry's integrity hash
+    tar -xzf "$tmp"/*.tgz -C "$tmp" "$inner"
+    cp "$tmp/$inner" "$dest/$name" && rm -f "$dest/.$name."* && touch "$dest/.$name.$pkg"
+    rm -rf "$tmp"
+    echo "bootstrap: $pkg -> services/console/static/vendor/$name"
+  done
 }
 
 make_venv() {
@@ -47,3 +72,4 @@ need_python
 need_java
 need_tools
 make_venv
+fetch_web_assets

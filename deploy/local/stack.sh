@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts / stops the four OneStop services as background processes on this machine.
+# Starts / stops the four OneStop services and the console as background processes on this machine.
 #   stack.sh up      start what is not running, wait until every /readyz answers 200
 #   stack.sh down    stop them (SIGTERM, then SIGKILL after 20 s)
 #   stack.sh status
@@ -8,14 +8,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN="${ONESTOP_RUN_DIR:-$ROOT/.run}"
 PY="${PYTHON:-$ROOT/.venv/bin/python}"
-SERVICES=(intake processing notifications reporting)
-declare -A PORT=([intake]=8001 [processing]=8002 [notifications]=8003 [reporting]=8004)
+SERVICES=(intake processing notifications reporting console)
+declare -A PORT=([intake]=8001 [processing]=8002 [notifications]=8003 [reporting]=8004 [console]=8000)
 mkdir -p "$RUN/logs" "$RUN/pids"
 
 alive() { [ -f "$RUN/pids/$1.pid" ] && kill -0 "$(cat "$RUN/pids/$1.pid")" 2>/dev/null; }
 
 db_env() {
-  [ "${ONESTOP_DB:-sqlite}" = postgres ] || return 0
+  [ "${ONESTOP_DB:-sqlite}" = postgres ] && [ "$1" != console ] || return 0  # the console has no database
   local upper="${1^^}"
   export "ONESTOP_${upper}_DATABASE_URL=$("$ROOT/deploy/local/postgres/pg.sh" url "onestop_$1")"
 }

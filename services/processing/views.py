@@ -63,6 +63,8 @@ def summary(row: CaseRow) -> dict[str, Any]:
         "state_label": state.label,
         "sub_state": sub.value if sub else None,
         "sub_state_label": sub.label if sub else None,
+        "step_code": row.step_code,  # the current step, for the console's work queue
+        "step_name": row.step_name,
         "receiving_agency": row.receiving_agency,
         "competent_agency": row.competent_agency,
         "holder_agency": row.holder_agency,
