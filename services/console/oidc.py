@@ -15,6 +15,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from libs.auth import Officer, verify_token
+from libs.settings import CommonSettings
 
 PENDING_COOKIE = "onestop_oidc"  # state, PKCE verifier and the page asked for, signed, for 10 minutes
 PENDING_SECONDS = 600
@@ -76,7 +77,9 @@ class Oidc:
                                                              code_verifier=pending["verifier"])
         access = str(token.get("access_token", ""))
         try:
-            officer = verify_token(access, "", provider.jwks_uri)
+            common = CommonSettings()  # the issuer and audience the services check, checked here the same way
+            officer = verify_token(access, "", provider.jwks_uri, issuer=common.jwt_issuer,
+                                   audience=common.jwt_audience)
         except Exception as exc:  # AuthError or a JWKS fetch failure: nobody is signed in
             raise OidcError(f"the issuer's token was not accepted: {exc}") from exc
         expires = token.get("expires_at")

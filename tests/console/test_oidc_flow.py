@@ -59,8 +59,10 @@ class FakeIssuer:
             digest = hashlib.sha256(code_verifier.encode()).digest()
             if self.challenges.pop(code, None) != base64.urlsafe_b64encode(digest).rstrip(b"=").decode():
                 raise HTTPException(400, "invalid_grant")
+            # iss and aud as the services check them (ONESTOP_JWT_ISSUER / _AUDIENCE: the issuer's own URL and
+            # OneStop's client id at a real site; the development defaults here)
             claims = {"sub": "oidc-head", "name": "Lãnh đạo OIDC", "roles": ["department_head"],
-                      "agency": "000.01.05.H55", "exp": int(time.time()) + 3600}
+                      "agency": "000.01.05.H55", "exp": int(time.time()) + 3600, "iss": "onestop", "aud": "onestop"}
             access = jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": "k1"})
             return {"access_token": access, "token_type": "Bearer", "expires_in": 3600}
 

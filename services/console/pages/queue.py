@@ -99,6 +99,10 @@ def _params(form: FormData) -> dict[str, Any]:
     for name in ("note", "reason", "officer", "step_code"):
         if forms.text(form, name):
             out[name] = forms.text(form, name)
+    # The version the page showed: processing refuses (409, saying what and by whom) an action decided on a
+    # case another officer changed since; the system's own changes (sweep, the desk's events) do not count.
+    if forms.text(form, "seen_version").isdigit():
+        out["seen_version"] = int(forms.text(form, "seen_version"))
     if forms.lines(form, "items"):
         out["items"] = forms.lines(form, "items")
     if forms.text(form, "new_due"):
