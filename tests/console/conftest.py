@@ -60,7 +60,9 @@ class ConsoleStack(Stack):
                                                  stdout=out, stderr=subprocess.STDOUT)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the console's stack stops when tests/console is done. All stacks share the broker's topics,
+# so a stack left running would consume the next one's events too (its notices, its dead letters doubled).
+@pytest.fixture(scope="package")
 async def console_stack(kafka_bootstrap: str, new_database: NewDatabase) -> AsyncIterator[ConsoleStack]:
     run_dir = Path(tempfile.mkdtemp(prefix="onestop-console-"))
     urls = {s: await new_database(f"c{s}") for s in SERVICES}
@@ -110,7 +112,7 @@ def artefacts() -> Artefacts:
     return Artefacts(SCREENSHOTS, AXE.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
