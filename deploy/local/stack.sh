@@ -28,6 +28,9 @@ start_one() {
     cd "$ROOT"
     db_env "$svc"
     export ONESTOP_RUN_DIR="$RUN"
+    # The console on this host passes each citizen's address on in X-Forwarded-For: intake believes it from
+    # here only (its look-up limit is per citizen, not one bucket for everyone who uses the console).
+    export ONESTOP_INTAKE_TRUSTED_PROXIES="${ONESTOP_INTAKE_TRUSTED_PROXIES:-127.0.0.1}"
     exec nohup "$PY" -m "services.$svc" >>"$RUN/logs/$svc.log" 2>&1 </dev/null
   ) &
   echo $! >"$RUN/pids/$svc.pid"

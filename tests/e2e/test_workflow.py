@@ -115,9 +115,9 @@ async def at_the_desk(client: httpx.AsyncClient, stack: Stack, code: str, move: 
     await eventually(attempt, timeout=15)
 
 
-# The citizen's look-ups come from addresses of their own, one per state awaited (uvicorn trusts
-# X-Forwarded-For from localhost): polling until each state shows must not run into the per-address rate
-# limit (10 at once, then 20 a minute) that other tests exercise.
+# The citizen's look-ups come from addresses of their own, one per state awaited (the test stack's intake
+# trusts X-Forwarded-For from 127.0.0.1, as it would a proxy or the console on its host): polling until each
+# state shows must not run into the per-address rate limit that other tests exercise.
 def citizen_address(state: int) -> dict[str, str]:
     return {"X-Forwarded-For": f"198.51.100.{20 + state}"}
 
