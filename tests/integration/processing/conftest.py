@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,3 +103,15 @@ async def make_process(database: str, kafka_bootstrap: str) -> AsyncIterator[Mak
 @pytest.fixture(scope="module")
 async def process(make_process: MakeProcess) -> Process:
     return await make_process()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])  # SQLite: the embedded default (executemany, not unnest)
+async def any_process(request: Any, make_process: MakeProcess, tmp_path: Path) -> AsyncIterator[Process]:
+    if request.param == "postgresql":
+        yield await make_process()
+        return
+    clock = FixedClock(at(16, 8))
+    app = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"), clock=clock)
+    await upgrade(app.rt.engine, app.rt.migrations)
+    yield Process(app, clock)
+    await app.rt.engine.dispose()

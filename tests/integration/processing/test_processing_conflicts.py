@@ -5,9 +5,7 @@ a background write can land between an action's read and its save, and the actio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -15,14 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from libs.auth import Officer
-from libs.db import upgrade
 from services.processing import store
 from services.processing.actions import Acknowledge, Approve, CompleteStep, Transfer, _Action
-from services.processing.app import assemble
 from services.processing.cases import ChangedByAnotherOfficer
-from services.processing.settings import ProcessingSettings
 from services.processing.store import CaseEventRow, CaseRow
-from tests.integration.processing.conftest import LAND_OFFICE, WARD, FixedClock, MakeProcess, Process, at, received
+from tests.integration.processing.conftest import LAND_OFFICE, WARD, Process, at, received
 
 pytestmark = pytest.mark.infra
 
@@ -37,18 +32,6 @@ LIFE: list[tuple[Officer, _Action]] = [  # one case, ward → land office → ap
 ]
 CASES = 50  # × 6 actions = 300
 OFFICERS_AT_WORK = 10  # cases moved at once (a ward and a land office's staff; the HTTP side bounds it anyway)
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def any_process(request: Any, make_process: MakeProcess, tmp_path: Path) -> AsyncIterator[Process]:
-    if request.param == "postgresql":
-        yield await make_process()
-        return
-    clock = FixedClock(at(16, 8))
-    app = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"), clock=clock)
-    await upgrade(app.rt.engine, app.rt.migrations)
-    yield Process(app, clock)
-    await app.rt.engine.dispose()
 
 
 async def opened(p: Process, n: int) -> list[str]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -18,19 +16,15 @@ from sqlalchemy import func, select
 from libs.auth import Officer
 from libs.contracts import Envelope, Event, encode, topics
 from libs.contracts.intake import DossierReceived, DossierWithdrawn
-from libs.db import upgrade
 from libs.messaging import ensure_topics
 from services.processing import store
 from services.processing.actions import Acknowledge, Approve, CompleteStep, Transfer
-from services.processing.app import assemble
 from services.processing.cases import ActionForbidden, CaseNotFound
 from services.processing.domain import DomainError
-from services.processing.settings import ProcessingSettings
 from services.processing.store import CaseEventRow, CaseRow, ConcurrentUpdate
 from tests.integration.processing.conftest import (
     LAND_OFFICE,
     WARD,
-    FixedClock,
     MakeProcess,
     Process,
     at,
@@ -296,18 +290,6 @@ async def test_a_batch_of_receipts_is_written_with_a_fixed_handful_of_statements
         assert (row.code, row.version, row.event_seq) == (event.code, 1, 1)
         assert [e.type for e in await log_of(process, event.dossier_id)] == ["case.opened"]
         assert await outbox_types(process, event.dossier_id) == ["vn.onestop.case.opened.v1"]
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])  # SQLite: the embedded default (executemany, not unnest)
-async def any_process(request: Any, make_process: MakeProcess, tmp_path: Path) -> AsyncIterator[Process]:
-    if request.param == "postgresql":
-        yield await make_process()
-        return
-    clock = FixedClock(at(16, 8))
-    app = assemble(ProcessingSettings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'processing.db'}"), clock=clock)
-    await upgrade(app.rt.engine, app.rt.migrations)
-    yield Process(app, clock)
-    await app.rt.engine.dispose()
 
 
 async def test_a_consumer_batch_opens_each_case_once_and_parks_the_refused_receipt(any_process: Process) -> None:
