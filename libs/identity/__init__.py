@@ -13,14 +13,25 @@ from libs.identity.personal_id import (
     validate_personal_id,
 )
 from libs.identity.phone import is_valid_mobile, normalise_phone
-from libs.identity.types import AgencyEid, DossierCodeStr, IsoDateTime, MobilePhone, PersonalId, StrictAgencyEid
+from libs.identity.types import (
+    AgencyEid,
+    DossierCodeStr,
+    IsoDate,
+    IsoDateTime,
+    IsoLocalDateTime,
+    MobilePhone,
+    PersonalId,
+    StrictAgencyEid,
+)
 
 __all__ = [
     "PROVINCE_CODES",
     "AgencyEid",
     "DossierCode",
     "DossierCodeStr",
+    "IsoDate",
     "IsoDateTime",
+    "IsoLocalDateTime",
     "MobilePhone",
     "PersonalId",
     "PersonalIdParts",

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date
+from datetime import UTC
 from typing import Annotated, Any, Literal, NoReturn
 
 import structlog
@@ -22,6 +22,7 @@ from fastapi.security import HTTPBearer
 from libs.auth import Officer
 from libs.auth.fastapi import current_officer
 from libs.catalogue import CatalogueError
+from libs.identity import IsoDate
 from services.intake import paperwork
 from services.intake.desk import Desk, IdempotencyConflict, NotFound
 from services.intake.domain.desk import IllegalMove, InvalidInput
@@ -203,8 +204,8 @@ def router() -> APIRouter:
     async def tracking_book(
         request: Request,
         officer: BookReader,
-        start: Annotated[date, Query(alias="from")],
-        end: Annotated[date, Query(alias="to")],
+        start: Annotated[IsoDate, Query(alias="from")],
+        end: Annotated[IsoDate, Query(alias="to")],
         agency: str | None = None,
         format: Literal["json", "html", "pdf"] = "json",
     ) -> Response | list[dict[str, Any]]:

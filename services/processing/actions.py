@@ -9,8 +9,9 @@ from abc import abstractmethod
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from libs.identity import IsoDateTime
 from services.processing.domain import Case, CaseEvent
 
 Text = Annotated[str, Field(max_length=2000)]
@@ -113,7 +114,7 @@ class ExtendDeadline(_Action):
     domain: ClassVar[str] = "extend"
     action: Literal["extend-deadline"]
     reason: Reason
-    new_due: AwareDatetime
+    new_due: IsoDateTime
 
     def run(self, case: Case, actor: str, now: datetime) -> list[CaseEvent]:
         return case.extend(actor, self.reason, self.new_due, now)

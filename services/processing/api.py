@@ -8,10 +8,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from pydantic import AwareDatetime
 
 from libs.auth import Officer
 from libs.auth.fastapi import require
+from libs.identity import IsoDateTime
 from services.processing.actions import Action, _Action
 from services.processing.cases import ActionForbidden, CaseNotFound, Cases, ChangedByAnotherOfficer
 from services.processing.domain import CaseState, DomainError
@@ -43,7 +43,7 @@ def router() -> APIRouter:
         request: Request,
         officer: CurrentOfficer,
         state: Annotated[list[str] | None, Query(description="state code or name; repeatable")] = None,
-        due_before: AwareDatetime | None = None,
+        due_before: IsoDateTime | None = None,
         agency: Annotated[str | None, Query(description="must be the officer's own agency")] = None,
         held: Annotated[bool, Query(description="only cases the agency holds now (its work queue)")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from libs.auth import Officer
 from libs.auth.fastapi import require
 from libs.catalogue import Catalogue, NotInCatalogueError
+from libs.identity import IsoDate, IsoLocalDateTime
 from libs.runtime import Runtime
 from services.reporting.exports import form06_csv, form06_json, form06_xlsx
 from services.reporting.reports import Period, Reports, rates_json
@@ -59,9 +60,9 @@ def _period(request: Request, start: date, end: date, as_of: datetime | None) ->
     return period
 
 
-From = Annotated[date, Query(alias="from", description="first day (local), e.g. 2024-03-01")]
-To = Annotated[date, Query(alias="to", description="last day (local, included), e.g. 2024-03-31")]
-AsOf = Annotated[datetime | None, Query(description="count only what was known then (default: now)")]
+From = Annotated[IsoDate, Query(alias="from", description="first day (local), e.g. 2024-03-01")]
+To = Annotated[IsoDate, Query(alias="to", description="last day (local, included), e.g. 2024-03-31")]
+AsOf = Annotated[IsoLocalDateTime | None, Query(description="count only what was known then (default: now)")]
 
 
 def router() -> APIRouter:

@@ -74,3 +74,17 @@ async def test_without_a_token_nothing_is_received(stack: Stack) -> None:
         r = await client.post(f"{stack.url('intake')}/api/v1/dossiers", json=dossier())
     assert r.status_code == 401
     assert await footprint(stack) == before
+
+
+@pytest.mark.parametrize(("service", "path", "params"), [
+    ("reporting", "/api/v1/reports/form-06", {"agency": WARD, "from": "0", "to": "2026-12-31"}),
+    ("reporting", "/api/v1/reports/form-06", {"agency": WARD, "from": "2026-01-01", "to": "2026-12-31", "as_of": "0"}),
+    ("processing", "/api/v1/cases", {"due_before": "1781078400"}),
+    ("intake", "/api/v1/tracking-book", {"from": "0", "to": "2026-12-31"}),
+])
+async def test_a_number_is_no_date_in_a_query(stack: Stack, service: str, path: str, params: dict[str, str]) -> None:
+    """pydantic would read 0 as 1970-01-01 (Unix time); a date in a request is ISO 8601 text only (issue 15)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        r = await client.get(f"{stack.url(service)}{path}", params=params, headers=officer_headers())
+    assert r.status_code == 422, r.text
+    assert "ISO 8601" in r.text
