@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline import kafka_roundtrip
 from bench.common import percentile, table, write
-from bench.pipeline import Posted, applied_latencies, create_dbs, drop_dbs, post_open_loop
+from bench.pipeline import Posted, applied_latencies, bench_stack, create_dbs, drop_dbs, post_open_loop
 from libs.settings import CommonSettings
 from tests.support.stack import Stack
 
@@ -83,8 +82,7 @@ async def overload(stack: Stack, urls: dict[str, str], rate: float, seconds: flo
 async def main(args: Any) -> None:
     run = uuid.uuid4().hex[:6]
     urls = await create_dbs(run)
-    stack = Stack(run_dir=Path(tempfile.mkdtemp(prefix="onestop-capacity-")), kafka=CommonSettings().kafka_bootstrap,
-                  db_urls=urls, extra_env={"ONESTOP_LOG_LEVEL": "WARNING", "ONESTOP_CLOCK": "system"})
+    stack = bench_stack(urls, "onestop-capacity-")
     try:
         await stack.start_all()
         if args.sustainable:  # measured before: go straight to the overload

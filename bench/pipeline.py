@@ -200,13 +200,18 @@ def timeline(pairs: list[tuple[datetime, float]], start: datetime, step: float =
     return [[k * step, round(percentile(v, 99), 3), round(max(v), 3)] for k, v in sorted(buckets.items())]
 
 
+def bench_stack(urls: dict[str, str], prefix: str) -> Stack:
+    """The four services on their bench databases. One INFO line per applied event is the audit trail in
+    production; here it would be what we measure. The system clock, as in production (the tests' stack
+    shares a controlled clock file instead)."""
+    return Stack(run_dir=Path(tempfile.mkdtemp(prefix=prefix)), kafka=CommonSettings().kafka_bootstrap,
+                 db_urls=urls, extra_env={"ONESTOP_LOG_LEVEL": "WARNING", "ONESTOP_CLOCK": "system"})
+
+
 async def main(n: int, rate: float, profile_dir: Path | None = None) -> None:
     run = uuid.uuid4().hex[:6]
     urls = await create_dbs(run)
-    # One INFO line per applied event is the audit trail in production; here it would be what we measure.
-    # The system clock, as in production (the tests' stack shares a controlled clock file instead).
-    stack = Stack(run_dir=Path(tempfile.mkdtemp(prefix="onestop-bench-")), kafka=CommonSettings().kafka_bootstrap,
-                  db_urls=urls, extra_env={"ONESTOP_LOG_LEVEL": "WARNING", "ONESTOP_CLOCK": "system"})
+    stack = bench_stack(urls, "onestop-bench-")
     try:
         await stack.start_all()
         cpu0 = {s: cpu_seconds(stack.procs[s].pid) for s in SERVICES}

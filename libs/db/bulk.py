@@ -105,7 +105,7 @@ def _insert_plan(conn: AnyConnection, table: Table, rows: Rows, skip_existing: S
 def _pg_insert(table: Table, names: tuple[str, ...], skip_existing: SkipExisting, returning: str | None) -> Any:
     values = ", ".join(pg_value(f"v.{n}", table.c[n]) for n in names)
     target = f" ({skip_existing})" if isinstance(skip_existing, str) else ""
-    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} FROM {_unnest(table, names)}"
+    sql = (f"INSERT INTO {table.name} ({', '.join(names)}) SELECT {values} FROM {unnest(table, names)}"
            + (f" ON CONFLICT{target} DO NOTHING" if skip_existing else "")
            + (f" RETURNING {returning}" if returning else ""))
     stmt = text(sql)
@@ -140,7 +140,7 @@ def _update_plan(conn: AnyConnection, table: Table, key: str, rows: Rows) -> tup
 @lru_cache(maxsize=64)
 def _pg_update(table: Table, key: str, names: tuple[str, ...]) -> Any:
     sets = ", ".join(f"{n} = {pg_value(f'v.{n}', table.c[n])}" for n in names if n != key)
-    return text(f"UPDATE {table.name} AS t SET {sets} FROM {_unnest(table, names)} WHERE t.{key} = v.{key}")
+    return text(f"UPDATE {table.name} AS t SET {sets} FROM {unnest(table, names)} WHERE t.{key} = v.{key}")
 
 
 @lru_cache(maxsize=64)
@@ -151,8 +151,12 @@ def _portable_update(table: Table, key: str, names: tuple[str, ...]) -> Any:
 
 # --- array parameters ---------------------------------------------------------------------------------------
 
-def _unnest(table: Table, names: tuple[str, ...]) -> str:
-    return f"unnest({', '.join(pg_array(n, table.c[n]) for n in names)}) AS v({', '.join(names)})"
+def unnest(table: Table, names: tuple[str, ...], params: tuple[str, ...] | None = None) -> str:
+    """`unnest(CAST(:p AS t[]), …) AS v(p, …)`: one array parameter per column `names[i]`, named `params[i]`
+    (default: the column names), for a store's own PostgreSQL statement over a batch."""
+    params = params or names
+    arrays = ", ".join(pg_array(p, table.c[n]) for n, p in zip(names, params, strict=True))
+    return f"unnest({arrays}) AS v({', '.join(params)})"
 
 
 def _arrays(table: Table, names: tuple[str, ...], rows: Rows) -> dict[str, list[Any]]:

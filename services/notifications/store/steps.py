@@ -19,8 +19,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Table, bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from libs.db.bulk import Dialects, insert_rows
-from libs.db.sql import pg_array
+from libs.db.bulk import Dialects, insert_rows, unnest
 from services.notifications.domain.records import Step
 from services.notifications.store.contacts import as_uuid
 from services.notifications.store.tables import NOTICES
@@ -48,15 +47,10 @@ _STEP_PARAMS = ("id", "was", "was_attempts", "status", "attempts", "first_attemp
 
 # -- PostgreSQL: one UPDATE over array parameters -----------------------------------------------------------
 
-def _unnest(table: Table, names: tuple[str, ...], params: tuple[str, ...]) -> str:
-    arrays = ", ".join(pg_array(p, table.c[n]) for n, p in zip(names, params, strict=True))
-    return f"unnest({arrays}) AS v({', '.join(params)})"
-
-
 _PG_SAVE_STEPS_SQL = (
     "UPDATE notices AS n SET status = v.status, attempts = v.attempts, first_attempt_at = v.first_attempt_at, "
     "next_attempt_at = v.next_attempt_at, reason = v.reason, provider_id = v.provider_id, updated_at = :now "
-    f"FROM {_unnest(NOTICES, ('id', 'status', 'attempts', *_STEP_NAMES[1:]), _STEP_PARAMS)} "
+    f"FROM {unnest(NOTICES, ('id', 'status', 'attempts', *_STEP_NAMES[1:]), _STEP_PARAMS)} "
     "WHERE n.id = v.id AND n.status = v.was AND n.attempts = v.was_attempts RETURNING n.id"
 )
 _PG_SAVE_STEPS = text(_PG_SAVE_STEPS_SQL)
