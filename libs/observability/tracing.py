@@ -40,6 +40,21 @@ def messaging_tracer(provider: trace.TracerProvider | None) -> Tracer:
     return trace.get_tracer(INSTRUMENTATION, tracer_provider=provider)
 
 
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span, None outside a trace. Stored with a row, it lets work done
+    later for that row by a loop of its own (the deadline sweep, a notice's delivery) continue the dossier's
+    trace instead of publishing an event with none."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def stored_context(traceparent: str | None) -> otel_context.Context:
+    """The trace context a stored `traceparent` names (an empty one for None): what the events staged for
+    that row are to carry."""
+    return _PROPAGATOR.extract({"traceparent": traceparent} if traceparent else {})
+
+
 @contextmanager
 def remote_context(headers: Mapping[str, str]) -> Iterator[None]:
     """Make the W3C context carried in `headers` current for the block (no span of its own)."""

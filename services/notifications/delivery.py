@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from libs.clock import Clock
 from libs.messaging import outbox_row
+from libs.observability import stored_context
 from services.notifications.adapters import NotificationsConfig, Senders
 from services.notifications.domain import (
     Channel,
@@ -145,8 +146,9 @@ class Delivery:
         events = []
         for step in steps:
             event = outcome_event(step.notice, step.after, now)
-            if event is not None:
-                events.append((step.notice.id, outbox_row(event, now)))
+            if event is not None:  # in the trace of the event that called for the notice
+                trace = stored_context(step.notice.trace) if step.notice.trace else None
+                events.append((step.notice.id, outbox_row(event, now, trace)))
         saved = record_steps(conn, self.outbox, steps, events, now)
         counts: Counts = []
         for step in steps:

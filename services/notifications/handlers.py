@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.clock import Clock
 from libs.contracts import REGISTRY, Event, topics
 from libs.messaging import AfterCommit, BatchHandler, Delivered, outbox_row
+from libs.observability import current_traceparent
 from services.notifications.domain.facts import IGNORED
 from services.notifications.metrics import NoticeMetrics
 from services.notifications.notices import NoticeBook
@@ -31,7 +32,7 @@ def notice_handler(book: NoticeBook, outbox: Table, metrics: NoticeMetrics, cloc
         now = clock.now()
         # Read and check each event: one that cannot make its notice refuses the batch (the consumer then
         # applies its events one at a time and dead-letters that one).
-        items = [book.read(d.event, d.envelope, now, origin) for origin, d in enumerate(batch)]
+        items = [book.read(d.event, d.envelope, now, origin, traceparent_of(d)) for origin, d in enumerate(batch)]
         conn = await session.connection()
         # Dossiers, held and stored notices loaded; planned in pure code; contacts, held notices, notices
         # and steps written, a statement each.
@@ -46,3 +47,10 @@ def notice_handler(book: NoticeBook, outbox: Table, metrics: NoticeMetrics, cloc
         return partial(metrics.count_all, outcome.counts)
 
     return handle
+
+
+def traceparent_of(delivered: Delivered[Any]) -> str | None:
+    """The traceparent of the event's `process` span: its notices are sent later by the delivery loop, whose
+    outcome events continue this trace (services/notifications/delivery.py)."""
+    with delivered.traced():
+        return current_traceparent()

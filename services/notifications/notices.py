@@ -40,13 +40,16 @@ class NoticeBook:
     def __init__(self, config: NotificationsConfig) -> None:
         self.config = config
 
-    def read(self, event: Event, envelope: Envelope, now: datetime, origin: int) -> Pending:
+    def read(
+        self, event: Event, envelope: Envelope, now: datetime, origin: int, trace: str | None = None
+    ) -> Pending:
         """One event of the batch, read and checked: raises (MissingContextError, ValidationError) when its
         own data cannot make the notice it calls for, whatever the dossier — the consumer then dead-letters
-        that event alone."""
+        that event alone. `trace`: its traceparent, kept with the notices it calls for."""
         facts = facts_of(event)
         check_event(facts, self.config)
-        return Pending(event.dossier_id, event.code, envelope.id, facts, event_time(event, envelope), now, origin)
+        at = event_time(event, envelope)
+        return Pending(event.dossier_id, event.code, envelope.id, facts, at, now, origin, trace)
 
     def record(self, conn: Connection, items: list[Pending]) -> BatchOutcome:
         """The batch's unit of work, inside the consumer's transaction (ConcurrentChangeError, transient, when

@@ -20,6 +20,7 @@ from libs.calendar import WorkCalendar
 from libs.clock import Clock
 from libs.contracts.intake import DossierReceived
 from libs.messaging import Outbox
+from libs.observability import current_traceparent
 from services.processing import store, views
 from services.processing.actions import Acknowledge, _Action
 from services.processing.domain import Case, CaseEvent, DomainError, can_act
@@ -164,7 +165,7 @@ class Cases:
         )
         staged = Staged(now)
         staged.add_all(event.dossier_id, 0, events)
-        return Opening(store.new_values(case, now, event_seq=len(events)), events, staged)
+        return Opening(store.new_values(case, now, event_seq=len(events), trace=current_traceparent()), events, staged)
 
     async def open(self, session: AsyncSession, openings: Sequence[Opening]) -> list[CaseEvent]:
         """Write the cases of a batch's receipts: the first receipt of each dossier opens its case unless one

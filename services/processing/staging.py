@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.context import Context
 from sqlalchemy import Table
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,18 +36,20 @@ class Staged:
         self.log: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
 
-    def add(self, dossier_id: UUID, seq: int, event: CaseEvent) -> None:
-        """`event`, the `seq`-th of its case."""
+    def add(self, dossier_id: UUID, seq: int, event: CaseEvent, trace: Context | None = None) -> None:
+        """`event`, the `seq`-th of its case; its outbox row carries `trace` (default: the current context)."""
         data = event.to_dict()
-        row = outbox_row(contract_of(event, data), self.now)
+        row = outbox_row(contract_of(event, data), self.now, trace)
         self.outbox.append(row)
         self.log.append(store.event_row(dossier_id, seq, str(row["event_id"]), event, data))
 
-    def add_all(self, dossier_id: UUID, last_seq: int, events: list[CaseEvent]) -> int:
+    def add_all(
+        self, dossier_id: UUID, last_seq: int, events: list[CaseEvent], trace: Context | None = None
+    ) -> int:
         """The events that follow the case's `last_seq`-th; returns the new last seq."""
         for event in events:
             last_seq += 1
-            self.add(dossier_id, last_seq, event)
+            self.add(dossier_id, last_seq, event, trace)
         return last_seq
 
     def extend(self, other: Staged) -> None:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.calendar import WorkCalendar
 from libs.clock import Clock
 from libs.messaging import Outbox
+from libs.observability import stored_context
 from services.processing import store
 from services.processing.domain import CaseEvent
 from services.processing.metrics import ProcessingMetrics
@@ -82,7 +83,8 @@ class DeadlineSweep:
         staged = Staged(now)
         for cand, mine in decided:
             if cand.dossier_id in written:
-                staged.add_all(cand.dossier_id, cand.event_seq, mine)
+                trace = stored_context(cand.trace) if cand.trace else None  # cases opened before it was stored
+                staged.add_all(cand.dossier_id, cand.event_seq, mine, trace)
                 events += mine
         await staged.write(session, self.outbox.table)
         return events

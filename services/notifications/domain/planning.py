@@ -143,6 +143,7 @@ class Pending:
     at: datetime  # when the event happened
     now: datetime  # when it was applied
     origin: int  # its position in the batch: the events it causes carry its trace
+    trace: str | None = None  # its traceparent, stored with its notices: their outcomes continue its trace
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +225,7 @@ def _record(plan: BatchPlan, d: Dossier, kind: NoticeKind, event_id: str, extra:
         notice = Notice(
             id=uuid4(), key=p.key, dossier_id=d.dossier_id, code=d.code, event_id=event_id, kind=kind.value,
             channel=p.channel.value, recipient=p.recipient, status=status.value, reason=p.expired_because,
-            created_at=item.now, updated_at=item.now, context=p.context,
+            created_at=item.now, updated_at=item.now, context=p.context, trace=item.trace,
         )
         plan.notices[p.key] = NewNotice(notice, item.origin)
         plan.keys.setdefault(d.dossier_id, []).append(p.key)

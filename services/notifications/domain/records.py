@@ -59,6 +59,7 @@ class Notice:
     context: dict[str, Any] = field(default_factory=dict)
     first_attempt_at: datetime | None = None
     provider_id: str | None = None
+    trace: str | None = None  # W3C traceparent of the event that called for it, carried (not read) here
 
 
 NOTICE_FIELDS = tuple(Notice.__dataclass_fields__)

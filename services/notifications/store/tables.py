@@ -75,6 +75,7 @@ class NoticeRow(Base, table=True):
     context: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # template variables (NoticeContext)
     first_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_id: str | None = Field(default=None, max_length=200)
+    trace: str | None = Field(default=None, max_length=64)  # the causing event's traceparent (for its outcome)
 
 
 class HeldNoticeRow(Base, table=True):

@@ -69,13 +69,14 @@ def columns(case: Case) -> dict[str, Any]:
     }
 
 
-def new_values(case: Case, now: datetime, event_seq: int) -> dict[str, Any]:
-    """Every column of a new case's row (for `insert_cases`)."""
+def new_values(case: Case, now: datetime, event_seq: int, trace: str | None = None) -> dict[str, Any]:
+    """Every column of a new case's row (for `insert_cases`); `trace`: the opening receipt's traceparent."""
     return {
         "dossier_id": UUID(case.dossier_id), "code": case.code, "procedure_code": case.procedure.code,
         "receiving_agency": case.receiving_agency, "competent_agency": case.competent_agency,
         "opened_at": now, "updated_at": now, "version": 1, "event_seq": event_seq, **columns(case),
         "officer_version": None, "officer_change": None,  # opened from the desk's event: no officer yet
+        "trace": trace,
     }
 
 

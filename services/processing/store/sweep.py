@@ -35,6 +35,7 @@ class Candidate:
     version: int
     event_seq: int
     ack_overdue_warned: bool
+    trace: str | None  # the case's traceparent: its warnings continue the dossier's trace
 
 
 def _sweep_filter(now: datetime, horizon: datetime) -> tuple[Any, Any]:
@@ -73,7 +74,7 @@ async def sweep_page(session: AsyncSession, now: datetime, horizon: datetime, ke
     wanted, unacknowledged = _sweep_filter(now, horizon)
     query = core_select(
         c.dossier_id, c.code, c.state, c.sub_state, c.holder_agency, c.appointment_at, c.step_code, c.step_name,
-        c.step_deadline, c.step_active, c.flags, c.version, c.event_seq, c.ack_overdue_warned,
+        c.step_deadline, c.step_active, c.flags, c.version, c.event_seq, c.ack_overdue_warned, c.trace,
         sa_case((unacknowledged, c.data["handoffs"]), else_=None).label("handoffs"),
     ).where(c.dossier_id.in_(list(keys)), wanted).order_by(c.appointment_at, c.dossier_id)
     query = query.with_for_update(skip_locked=True)
@@ -91,7 +92,7 @@ def _candidate(row: Any) -> Candidate:
         handoff=last if last is not None and last.pending else None, handoff_no=len(handoffs) - 1,
         flags=set(row.flags),
     )
-    return Candidate(row.dossier_id, watched, row.version, row.event_seq, row.ack_overdue_warned)
+    return Candidate(row.dossier_id, watched, row.version, row.event_seq, row.ack_overdue_warned, row.trace)
 
 
 # The write-back is version-checked, which `libs.db.bulk.update_rows` is not: PostgreSQL gets its own

@@ -71,6 +71,8 @@ class CaseRow(Base, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # W3C traceparent of the receipt that opened the case: the sweep's warnings continue the dossier's trace.
+    trace: str | None = Field(default=None, max_length=64)
 
 
 class CaseEventRow(Base, table=True):

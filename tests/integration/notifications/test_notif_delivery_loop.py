@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlmodel
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,7 @@ from sqlmodel import col
 from libs.clock import SystemClock
 from libs.contracts import Event
 from libs.db import make_session_factory
+from libs.messaging import Delivered
 from services.notifications.adapters import (
     EmailSender,
     HttpSmsGateway,
@@ -36,7 +38,7 @@ from services.notifications.notices import NoticeBook
 from services.notifications.store import NoticeRow, metadata
 from tests.support.sms_gateway import SmsGatewayServer
 from tests.support.smtp_server import SmtpTestServer
-from tests.unit.notifications.notif_factory import consumed, new_dossier, received
+from tests.unit.notifications.notif_factory import consumed, envelope, new_dossier, received
 
 pytestmark = pytest.mark.infra
 OUTBOX: Table = metadata.tables["outbox"]
@@ -117,6 +119,29 @@ async def test_outages_then_recovery_deliver_every_notice_exactly_once(
     assert Counter(e["type"] for e in events) == {"vn.onestop.notice.delivered.v1": 40}
     assert {e["notice_id"] for e in events} == {str(n.id) for n in notices}
     assert h.metrics.send_seconds.labels("sms")._sum.get() > 0  # type: ignore[attr-defined]
+
+
+async def test_outcome_events_continue_the_trace_of_the_event_that_called_for_the_notice(
+    engine: AsyncEngine, smtp_server: SmtpTestServer, sms_gateway: SmsGatewayServer
+) -> None:
+    """Sent by the delivery loop, outside any event's span, notice.delivered still carries the receipt's trace:
+    one trace from receipt to the last notice (issue 15 §3)."""
+    h = Harness(engine, smtp_server, sms_gateway)
+    d, code = new_dossier(31)
+    event = received(d, code, email=f"c{code[-4:]}@example.vn")
+    span = TracerProvider().get_tracer("test").start_span("onestop.intake process")
+    async with h.sessions() as session:
+        async with session.begin():
+            after = await h.handler(session, [Delivered(event, envelope(event), None, {}, span)])
+        after()
+    span.end()
+
+    assert Counter(n.status for n in await h.until_settled()) == {"delivered": 2}
+    async with h.sessions() as session:
+        rows = (await session.execute(select(OUTBOX.c.event_type, OUTBOX.c.headers))).all()
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    assert [t for t, _ in rows] == ["vn.onestop.notice.delivered.v1"] * 2
+    assert {h["traceparent"].split("-")[1] for _, h in rows} == {trace_id}
 
 
 async def test_refusals_end_as_permanent_failures_with_the_reason(

@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
@@ -187,6 +188,27 @@ async def test_each_warning_once_across_sweeps_and_processes(make_process: MakeP
         assert row.overdue and "overdue" in row.flags
         assert (await outbox_types(process, event.dossier_id)).count("vn.onestop.case.overdue.v1") == 1
         assert [e.type for e in await log_of(process, event.dossier_id)].count("case.overdue") == 1
+
+
+async def test_the_sweep_s_warnings_continue_the_receipt_s_trace(process: Process) -> None:
+    """The sweep runs outside any event's span; its warning still carries the receipt's trace (issue 15 §3)."""
+    process.clock.moment = at(6, 8, month=4)
+    event = received(at(6, 8, month=4))
+    with TracerProvider().get_tracer("test").start_as_current_span("dossier.received process") as span:
+        await open_case(process, event)
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    row = await row_of(process, event.dossier_id)
+    assert row.trace is not None and row.trace.split("-")[1] == trace_id
+
+    process.clock.moment = row.appointment_at - timedelta(hours=2)
+    assert [e.type for e in await process.sweep.sweep_once() if e.dossier_id == str(event.dossier_id)] == [
+        "case.due_soon"]
+    outbox = process.app.outbox.table
+    async with process.app.rt.sessions() as session:
+        query = select(outbox.c.event_type, outbox.c.headers).where(outbox.c.key == str(event.dossier_id))
+        headers = {t: h for t, h in (await session.execute(query)).all()}
+    assert headers["vn.onestop.case.due_soon.v1"]["traceparent"].split("-")[1] == trace_id
+    assert headers["vn.onestop.case.opened.v1"]["traceparent"].split("-")[1] == trace_id
 
 
 async def test_due_soon_and_unacknowledged_hand_over_warn_once(process: Process) -> None:
