@@ -5,11 +5,14 @@ KAFKA := deploy/local/kafka/kafka.sh
 PG := deploy/local/postgres/pg.sh
 PROM := deploy/local/prometheus/prom.sh
 STACK := deploy/local/stack.sh
+S3PROXY := deploy/local/s3proxy/s3proxy.sh
 DBS := onestop_intake onestop_processing onestop_notifications onestop_reporting
 # `make test` has a broker of its own (port 19092, state in .run/test/), so test events never reach the
 # stack `make up` runs; both share the one PostgreSQL cluster (tests create their own databases).
 TEST_KAFKA := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(KAFKA)
 TEST_ENV := ONESTOP_KAFKA_BOOTSTRAP=localhost:19092
+# The tests' S3 server (documents, libs/storage): S3Proxy on 19000, state in .run/test/.
+TEST_S3PROXY := S3PROXY_PORT=19000 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(S3PROXY)
 
 .PHONY: help bootstrap infra test-infra up down test test-fast lint asyncapi bench status k8s
 
@@ -42,6 +45,8 @@ up: infra
 down:
 	@$(STACK) down || true
 	@$(TEST_KAFKA) stop || true
+	@$(TEST_S3PROXY) stop || true
+	@$(S3PROXY) stop || true
 	@$(PROM) stop || true
 	@$(KAFKA) stop || true
 	@$(PG) stop || true
@@ -55,6 +60,7 @@ lint: bootstrap
 
 test-infra: bootstrap
 	@$(TEST_KAFKA) start
+	@$(TEST_S3PROXY) start
 	@$(PG) install && $(PG) start && $(PG) createdbs $(DBS)  # also creates the onestop role the tests use
 	@$(PROM) install
 

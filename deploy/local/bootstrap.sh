@@ -59,6 +59,12 @@ fetch_web_assets() {
   done
 }
 
+# S3Proxy's jars from Maven Central (the tests' S3 server, and `make up`'s when asked): a no-op once lib/ holds
+# what this pom.xml lists.
+fetch_s3proxy() {
+  "$ROOT/deploy/local/s3proxy/s3proxy.sh" fetch
+}
+
 make_venv() {
   local stamp="$VENV/.installed-$(sha1sum "$ROOT/pyproject.toml" | cut -c1-12)"
   [ -f "$stamp" ] && return 0
@@ -73,3 +79,4 @@ need_java
 need_tools
 make_venv
 fetch_web_assets
+fetch_s3proxy
