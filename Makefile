@@ -9,7 +9,7 @@ S3PROXY := deploy/local/s3proxy/s3proxy.sh
 DBS := onestop_intake onestop_processing onestop_notifications onestop_reporting
 # `make test` has a broker of its own (port 19092, state in .run/test/), so test events never reach the
 # stack `make up` runs; both share the one PostgreSQL cluster (tests create their own databases).
-TEST_KAFKA := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(KAFKA)
+TEST_KAFKA := KAFKA_PORT=19092 KAFKA_CONTROLLER_PORT=19093 KAFKA_SASL_PORT=19094 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(KAFKA)
 TEST_ENV := ONESTOP_KAFKA_BOOTSTRAP=localhost:19092
 # The tests' S3 server (documents, libs/storage): S3Proxy on 19000, state in .run/test/.
 TEST_S3PROXY := S3PROXY_PORT=19000 ONESTOP_RUN_DIR=$(CURDIR)/.run/test $(S3PROXY)

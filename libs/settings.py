@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 DEVELOPMENT_JWT_SECRET = "onestop-development-secret-change-me-in-production"
+# Seals dead-letter bodies (libs/messaging/dlq.py) in development; a Fernet key anyone can read here.
+DEVELOPMENT_DLQ_KEY = "b25lc3RvcC1kZXZlbG9wbWVudC1kbHEta2V5LTMyYnk="
 
 
 class CommonSettings(BaseSettings):
@@ -19,6 +21,15 @@ class CommonSettings(BaseSettings):
     environment: Literal["development", "production"] = "development"
 
     kafka_bootstrap: str = "localhost:9092"
+    # How every Kafka client of the process connects (libs/messaging/security.py; ADR 0014). PLAINTEXT is for
+    # the development broker on localhost only: outside development a connection without TLS is refused.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None  # the service's own principal (one per service)
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None  # the broker's CA (PEM); default: the system's trusted CAs
+    kafka_ssl_certfile: Path | None = None  # a client certificate, only for brokers that ask for one (mTLS)
+    kafka_ssl_keyfile: Path | None = None
     topic_partitions: int = 6
     topic_replication: int = 1
     run_dir: Path = REPO_ROOT / ".run"
@@ -27,6 +38,9 @@ class CommonSettings(BaseSettings):
     log_level: str = "INFO"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET  # HS256 in development only
     jwks_url: str | None = None
+    # A dead letter's body is the poison event as it came, personal data included: it is kept sealed with
+    # this Fernet key (the same in every service, so `onestop dlq redrive` can open it).
+    dlq_key: SecretStr = SecretStr(DEVELOPMENT_DLQ_KEY)
     jwt_issuer: str = "onestop"  # a token's `iss` must be this…
     jwt_audience: str = "onestop"  # …and its `aud` must name this (the identity provider's client id for OneStop)
     # Latency traded for CPU: how long a consumer lets the broker gather records per fetch, and how long a
@@ -44,8 +58,13 @@ class CommonSettings(BaseSettings):
         if not self.jwks_url:
             problems.append("ONESTOP_JWKS_URL is not set: officers' tokens must be checked against the identity "
                             "provider's keys")
+        if self.dlq_key.get_secret_value() == DEVELOPMENT_DLQ_KEY:
+            problems.append("ONESTOP_DLQ_KEY is the development key that seals dead letters' personal data")
         if self.clock == "controlled":
             problems.append("ONESTOP_CLOCK=controlled lets anyone move the service's time (demos and tests only)")
+        if self.kafka_security_protocol in ("PLAINTEXT", "SASL_PLAINTEXT"):
+            problems.append(f"ONESTOP_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} sends personal data "
+                            "to Kafka without TLS: use SASL_SSL (or SSL)")
         return problems
 
     @property

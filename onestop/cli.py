@@ -5,7 +5,10 @@
     onestop dlq redrive SERVICE --id ID | --all
     onestop calendar YEAR                 days off and working weekend days
     onestop config check                  catalogue, calendar and notifications config load
-    onestop token --role … --agency …     a development bearer token"""
+    onestop token --role … --agency …     a development bearer token
+
+Kafka: ONESTOP_KAFKA_BOOTSTRAP, and where the broker enforces ACLs the operator's principal
+(ONESTOP_KAFKA_SECURITY_PROTOCOL, ONESTOP_KAFKA_SASL_USERNAME/PASSWORD, ONESTOP_KAFKA_SSL_CAFILE: ADR 0014)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,9 @@ from libs.catalogue import load_catalogue
 from libs.contracts import topics
 from libs.db import make_engine, upgrade
 from libs.db.migrate import alembic_config
+from libs.messaging.dlq import Sealer
 from libs.messaging.redrive import DeadLetter, NoSuchTopic, latest_per_event, read_dead_letters, redrive
+from libs.messaging.security import kafka_security
 from libs.observability import mask_pii
 from libs.settings import CommonSettings
 from onestop.registry import NAMES
@@ -80,7 +85,8 @@ async def _upgrade_url(service: str, url: str) -> None:
 
 def _letters(service: str, bootstrap: str, limit: int | None = None) -> list[DeadLetter]:
     try:
-        return asyncio.run(read_dead_letters(bootstrap, topics.dlq(service), limit))
+        return asyncio.run(read_dead_letters(bootstrap, topics.dlq(service), limit,
+                                             security=kafka_security(CommonSettings())))
     except NoSuchTopic:
         typer.echo(f"no dead-letter topic {topics.dlq(service)} on {bootstrap}", err=True)
         raise typer.Exit(1) from None
@@ -127,7 +133,9 @@ def dlq_redrive(
     if not chosen:
         typer.echo(f"no dead letter with ce_id {event_id} on {topics.dlq(service)}", err=True)
         raise typer.Exit(1)
-    sent = asyncio.run(redrive(bootstrap, chosen))
+    common = CommonSettings()
+    sealer = Sealer(common.dlq_key.get_secret_value())
+    sent = asyncio.run(redrive(bootstrap, chosen, security=kafka_security(common), sealer=sealer))
     for d in sent:
         typer.echo(f"re-driven {d.ce_id} ({d.ce_type}) to {d.source_topic}")
     if len(sent) < len(chosen):

@@ -10,17 +10,23 @@ from aiokafka.errors import TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+
+from libs.messaging.security import client_options
 
 log = logging.getLogger(__name__)
 
 
 def make_broker(
-    bootstrap: str, service: str, registry: CollectorRegistry, tracer_provider: TracerProvider
+    bootstrap: str, service: str, registry: CollectorRegistry, tracer_provider: TracerProvider,
+    security: BaseSecurity | None = None,
 ) -> KafkaBroker:
+    """`security`: the service's own principal and TLS (libs/messaging/security.py); None = PLAINTEXT."""
     return KafkaBroker(
         bootstrap,
+        security=security,
         client_id=f"onestop-{service}",
         enable_idempotence=True,  # acks=all, no duplicates from producer retries
         linger_ms=5,
@@ -33,9 +39,10 @@ def make_broker(
     )
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int) -> None:
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int, replication: int,
+                        security: BaseSecurity | None = None) -> None:
     """Create missing topics; existing ones are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-admin")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-admin", **client_options(security))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -32,7 +32,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential
 
 from libs.contracts import ContractError, Envelope, Event, decode, event_class, read_envelope
-from libs.messaging.dlq import publish_dead_letter
+from libs.messaging.dlq import Sealer, publish_dead_letter
 from libs.messaging.errors import is_transient
 from libs.messaging.tables import claim_inbox
 from libs.observability import PipelineMetrics, log_context
@@ -115,8 +115,10 @@ class EventConsumer:
         batch_size: int = 500,
         fetch_wait_ms: int = 50,
         tracer_provider: Any = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.service = service
+        self._sealer = sealer or Sealer()  # the development key unless the runtime gives ONESTOP_DLQ_KEY
         self._broker = broker
         self._sessions = sessions
         self._inbox = inbox
@@ -295,7 +297,8 @@ class EventConsumer:
         async for attempt in AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=10), reraise=True,
                                            before_sleep=failed):
             with attempt, remote_context(headers), _about(headers):  # the dead letter stays in the dossier's trace
-                await publish_dead_letter(self._broker, self._dlq_topic, record, headers, self.service, error)
+                await publish_dead_letter(self._broker, self._dlq_topic, record, headers, self.service, error,
+                                          self._sealer)
         self._metrics.dead_lettered.inc()
 
 

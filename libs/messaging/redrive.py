@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from faststream.security import BaseSecurity
 
-from libs.messaging.dlq import original_headers
+from libs.messaging.dlq import Sealer, original_headers
+from libs.messaging.security import client_options
 from libs.observability.lag import partitions_of
 
 
@@ -52,10 +54,10 @@ class DeadLetter:
 
 
 async def read_dead_letters(
-    bootstrap: str, topic: str, limit: int | None = None, timeout: float = 60.0
+    bootstrap: str, topic: str, limit: int | None = None, timeout: float = 60.0, security: BaseSecurity | None = None
 ) -> list[DeadLetter]:
     """Every record of `topic` present now, oldest failure first (at most `limit`)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-cli")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-cli", **client_options(security))
     await admin.start()
     try:
         partitions = sorted(await partitions_of(admin, [topic]), key=lambda tp: tp.partition)
@@ -64,7 +66,7 @@ async def read_dead_letters(
     if not partitions:
         raise NoSuchTopic(topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                client_id="onestop-cli")
+                                client_id="onestop-cli", **client_options(security))
     await consumer.start()
     try:
         consumer.assign(partitions)
@@ -96,17 +98,23 @@ def latest_per_event(letters: Iterable[DeadLetter]) -> list[DeadLetter]:
     return list(by_id.values())
 
 
-async def redrive(bootstrap: str, letters: Iterable[DeadLetter]) -> list[DeadLetter]:
-    """Publish each letter to its source topic with its original headers; returns those sent."""
+async def redrive(
+    bootstrap: str, letters: Iterable[DeadLetter], security: BaseSecurity | None = None, sealer: Sealer | None = None
+) -> list[DeadLetter]:
+    """Publish each letter, opened (`sealer`: ONESTOP_DLQ_KEY's), to its source topic with its original headers;
+    returns those sent."""
+    sealer = sealer or Sealer()
     todo = [d for d in letters if d.source_topic]
     if not todo:
         return []
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, client_id="onestop-cli")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, client_id="onestop-cli",
+                                **client_options(security))
     await producer.start()
     try:
         for letter in todo:
             headers = [(k, v.encode()) for k, v in original_headers(letter.headers).items()]
-            await producer.send_and_wait(letter.source_topic, value=letter.value, key=letter.key, headers=headers)
+            value = sealer.open(letter.value, letter.headers)
+            await producer.send_and_wait(letter.source_topic, value=value, key=letter.key, headers=headers)
     finally:
         await producer.stop()
     return todo

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity
 from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,11 @@ class ConsumerLagMonitor:
     """Refreshes the lag gauge of one service's consumer groups every `interval` seconds."""
 
     def __init__(self, bootstrap: str, service: str, groups: Iterable[Group], gauge: Gauge,
-                 interval: float = 15.0) -> None:
+                 interval: float = 15.0, security: BaseSecurity | None = None) -> None:
         self.bootstrap = bootstrap
+        # The service's own principal, translated as libs.messaging.security.client_options does (importing
+        # libs.messaging here would be circular: its dead-letter tools use partitions_of below).
+        self.options = parse_security(security)
         self.service = service
         self.groups = list(groups)
         self.gauge = gauge
@@ -62,9 +67,10 @@ class ConsumerLagMonitor:
             await asyncio.sleep(self.interval)
 
     async def refresh(self) -> dict[TopicPartition, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"onestop-{self.service}-lag")
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"onestop-{self.service}-lag",
+                                    **self.options)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
-                                    client_id=f"onestop-{self.service}-lag")
+                                    client_id=f"onestop-{self.service}-lag", **self.options)
         await admin.start()
         try:
             await consumer.start()

@@ -31,6 +31,8 @@ from libs.messaging import (
     ensure_topics,
     make_broker,
 )
+from libs.messaging.dlq import Sealer
+from libs.messaging.security import kafka_security
 from libs.messaging.tables import inbox_table, outbox_table
 from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
 from libs.observability.lag import ConsumerLagMonitor, consumer_groups
@@ -86,13 +88,14 @@ class Runtime:
         consumer = EventConsumer(
             service=self.name, broker=self.broker, sessions=self.sessions, inbox=inbox, metrics=self.metrics,
             dlq_topic=self.dlq_topic, after_commit=after_commit, tracer_provider=self.tracer_provider,
-            fetch_wait_ms=self.common.consumer_fetch_wait_ms,
+            fetch_wait_ms=self.common.consumer_fetch_wait_ms, sealer=Sealer(self.common.dlq_key.get_secret_value()),
         )
         consumer.handle(events, handler)
         consumer.subscribe(topic_names, group_id or self.group_id)
         self.topics += [*topic_names, self.dlq_topic]
         lag = ConsumerLagMonitor(
-            self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag
+            self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag,
+            security=kafka_security(self.common),
         )
         self.loops.append(lag.run)
         return consumer
@@ -100,7 +103,8 @@ class Runtime:
     async def start(self) -> None:
         await upgrade(self.engine, self.migrations)
         await ensure_topics(self.common.kafka_bootstrap, list(dict.fromkeys(self.topics)),
-                            self.common.topic_partitions, self.common.topic_replication)
+                            self.common.topic_partitions, self.common.topic_replication,
+                            security=kafka_security(self.common))
         await self.broker.start()
         self._tasks = [asyncio.create_task(loop(), name=f"{self.name}:{loop.__name__}") for loop in self.loops]
 
@@ -122,10 +126,11 @@ def build_runtime(
     engine = make_engine(settings.db_url(name, common), pool_timeout=settings.db_pool_timeout_seconds)
     registry = new_registry()
     tracer_provider = make_tracer_provider(name)
+    broker = make_broker(common.kafka_bootstrap, name, registry, tracer_provider, security=kafka_security(common))
     return Runtime(
         name=name, common=common, settings=settings, migrations=migrations, engine=engine,
         sessions=make_session_factory(engine), registry=registry, metrics=PipelineMetrics(name, registry),
-        tracer_provider=tracer_provider, broker=make_broker(common.kafka_bootstrap, name, registry, tracer_provider),
+        tracer_provider=tracer_provider, broker=broker,
         clock=make_clock(common.clock, common.clock_file),
     )
 

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.calendar import WorkCalendar, load_calendar
 from libs.contracts import ContractError, decode, read_envelope
 from libs.db import make_engine, upgrade
+from libs.messaging.security import client_options, kafka_security
 from libs.settings import CommonSettings
 from services.reporting.domain.projection import CONSUMED, Baked, Item, handled_events
 from services.reporting.readmodel import apply_events
@@ -140,9 +141,14 @@ class _Replayer:
                           f"{self.applied} events applied")
 
 
+def _kafka() -> dict[str, object]:
+    """The TLS and principal of ONESTOP_KAFKA_* (reporting's own, it only reads), as for the live consumer."""
+    return client_options(kafka_security(CommonSettings()))
+
+
 async def _partitions(bootstrap: str, topic_names: Sequence[str]) -> list[TopicPartition]:
     """Every partition of the topics that exist (a topic nobody produced to yet has nothing to replay)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-reporting-rebuild")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="onestop-reporting-rebuild", **_kafka())
     await admin.start()
     try:
         described = await admin.describe_topics(list(topic_names))
@@ -166,7 +172,7 @@ async def rebuild(engine: AsyncEngine, bootstrap: str, settings: ReportingSettin
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest",
         max_poll_records=batch or settings.rebuild_batch, fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=16 * 1024 * 1024, client_id="onestop-reporting-rebuild")
+        max_partition_fetch_bytes=16 * 1024 * 1024, client_id="onestop-reporting-rebuild", **_kafka())
     await consumer.start()
     replaced: int | None = None
     try:

@@ -12,6 +12,7 @@ from cloudevents.core.bindings import kafka as ce_kafka
 
 from libs.auth import issue_token
 from libs.contracts import topics
+from libs.messaging.dlq import Sealer
 from libs.settings import CommonSettings
 from tests.support.kafka import find_records, headers_of, publish_raw
 from tests.support.stack import SERVICES, Stack, eventually
@@ -168,7 +169,8 @@ async def test_poison_event_goes_to_the_dead_letter_topic_and_consumption_goes_o
     dh = headers_of(dead[0])
     assert "violates its contract" in dh["dlq_error"]
     assert dh["dlq_source_topic"] == topics.INTAKE and dh["dlq_source_offset"].isdigit()
-    assert dead[0].value == b'{"dossier_id": "not-a-uuid"}'
+    assert dead[0].value != b'{"dossier_id": "not-a-uuid"}', "a dead letter's body is sealed"
+    assert Sealer().open(dead[0].value, dh) == b'{"dossier_id": "not-a-uuid"}'
 
     async with httpx.AsyncClient(timeout=10) as client:
         body = (await post(client, stack, dossier())).json()

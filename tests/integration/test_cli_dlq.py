@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from libs.contracts import topics
 from libs.messaging.broker import ensure_topics
-from libs.messaging.dlq import dead_letter_headers
+from libs.messaging.dlq import SEALED, Sealer, dead_letter_headers
 from onestop.cli import app
 from tests.support.kafka import find_records, headers_of, publish_raw
 
@@ -40,8 +40,10 @@ async def _park(bootstrap: str, parked: Parked) -> None:
         record = SimpleNamespace(topic=parked.source, partition=1, offset=40 + n)
         headers = dead_letter_headers(original, parked.service, f"contract: bad #{n} 0912345678",
                                       record.topic, record.partition, record.offset)
-        await publish_raw(bootstrap, topics.dlq(parked.service), f"key-{n}".encode(), f'{{"n": {n}}}'.encode(),
-                          headers)
+        body = f'{{"n": {n}}}'.encode()
+        if n == 0:  # sealed, as the consumer parks it now; the other as parked before sealing existed
+            body, headers = Sealer().seal(body), {**headers, SEALED: "fernet"}
+        await publish_raw(bootstrap, topics.dlq(parked.service), f"key-{n}".encode(), body, headers)
 
 
 async def _drop(bootstrap: str, names: list[str]) -> None:
@@ -95,8 +97,10 @@ def test_redrive_one_then_all_with_original_headers(kafka_bootstrap: str, parked
 
     code, out = cli(kafka_bootstrap, "dlq", "redrive", parked.service, "--all")
     assert code == 0, out
-    ids = [r["ce_id"] for r in redriven(kafka_bootstrap, parked.source, 3)]
-    assert sorted(ids) == sorted([parked.ids[1], *parked.ids])  # a second re-drive is the same event again
+    records = redriven(kafka_bootstrap, parked.source, 3)
+    assert sorted(r["ce_id"] for r in records) == sorted([parked.ids[1], *parked.ids])  # the same event again
+    sealed = next(r for r in records if r["ce_id"] == parked.ids[0])
+    assert sealed["_value"] == '{"n": 0}', "a sealed dead letter goes back opened"
 
 
 def test_unknown_event_or_service_exits_1(kafka_bootstrap: str, parked: Parked) -> None:

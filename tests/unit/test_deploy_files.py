@@ -191,6 +191,26 @@ def test_compose_runs_each_service_as_in_the_code() -> None:
         assert f"127.0.0.1:{port}/readyz" in " ".join(spec["healthcheck"]["test"])
 
 
+def test_compose_kafka_authenticates_each_service_and_listens_on_localhost_only() -> None:
+    services = compose()["services"]
+    kafka = services["kafka"]
+    assert all(str(port).startswith("127.0.0.1:") for port in kafka["ports"])
+    assert all(str(port).startswith("127.0.0.1:") for name in ("prometheus", "grafana")
+               for port in services[name]["ports"])
+    protocols = dict(p.split(":") for p in kafka["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    listeners = dict(p.split("://") for p in kafka["environment"]["KAFKA_LISTENERS"].split(","))
+    # Unauthenticated listeners are bound to the broker container's own localhost.
+    assert all(listeners[name].startswith("localhost:") for name, proto in protocols.items() if proto == "PLAINTEXT")
+    assert kafka["environment"]["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert services["kafka-acls"]["command"][:3] == ["python", "-m", "onestop.kafka_access"]
+    for service in SERVICES:
+        env = services[service]["environment"]
+        assert env["ONESTOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env["ONESTOP_KAFKA_SASL_USERNAME"] == service
+        assert env["ONESTOP_KAFKA_SASL_PASSWORD"].startswith(f"${{KAFKA_PASSWORD_{service.upper()}:?")
+        assert f"KAFKA_PASSWORD_{service.upper()}" in services["kafka-users"]["environment"]
+
+
 def test_compose_mounts_exist_and_databases_are_created() -> None:
     for name, spec in compose()["services"].items():
         for volume in spec.get("volumes", []):
@@ -268,13 +288,65 @@ def test_shared_env_config_map_names_real_settings() -> None:
 def test_strimzi_cluster_and_one_kafka_topic_per_topic_of_the_code() -> None:
     [kafka] = of_kind("Kafka")
     assert kafka["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
-    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
-    kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
-    assert f"ONESTOP_KAFKA_BOOTSTRAP={bootstrap}" in kustomization["configMapGenerator"][0]["literals"]
+    # TLS and SCRAM on the only listener, ACLs enforced (ADR 0014).
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    bootstrap = f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
+    literals = shared_env()
+    assert literals["ONESTOP_KAFKA_BOOTSTRAP"] == bootstrap
+    assert literals["ONESTOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert literals["ONESTOP_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
     kafka_topics = of_kind("KafkaTopic")
     assert {t["spec"]["topicName"] for t in kafka_topics} == all_topics()
     assert all(t["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"] for t in kafka_topics)
     assert all(t["spec"]["partitions"] == CommonSettings().topic_partitions for t in kafka_topics)
+
+
+def shared_env() -> dict[str, str]:
+    kustomization = yaml.safe_load((K8S / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
+    return dict(lit.split("=", 1) for lit in kustomization["configMapGenerator"][0]["literals"])
+
+
+def test_each_service_is_its_own_kafka_principal_writing_only_the_topics_it_owns() -> None:
+    [kafka] = of_kind("Kafka")
+    users = {u["metadata"]["name"]: u for u in of_kind("KafkaUser")}
+    assert users.keys() == {f"onestop-{s}" for s in SERVICES} | {"onestop-operator"}
+    owners = {topics.INTAKE: "intake", topics.PROCESSING: "processing", topics.NOTIFICATIONS: "notifications"}
+    writers: dict[str, set[str]] = {}
+    for name, user in users.items():
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        for acl in user["spec"]["authorization"]["acls"]:
+            if "Write" in acl["operations"]:
+                assert acl["resource"] == {"type": "topic", "name": acl["resource"]["name"], "patternType": "literal"}
+                writers.setdefault(acl["resource"]["name"], set()).add(name)
+    for service in SERVICES:
+        mine = {t for t, owner in owners.items() if owner == service} | {topics.dlq(service)}
+        assert {t for t, w in writers.items() if f"onestop-{service}" in w} == mine, service
+        groups = [a["resource"] for a in users[f"onestop-{service}"]["spec"]["authorization"]["acls"]
+                  if a["resource"]["type"] == "group"]
+        assert groups == [{"type": "group", "name": f"onestop-{service}", "patternType": "prefix"}]
+    for topic, owner in owners.items():  # besides its owner, only the operator's re-drive writes it
+        assert writers[topic] == {f"onestop-{owner}", "onestop-operator"}, topic
+    assert all(writers[topics.dlq(s)] == {f"onestop-{s}"} for s in SERVICES)
+
+
+def test_deployments_connect_as_their_principal_and_check_the_brokers_ca() -> None:
+    [kafka] = of_kind("Kafka")
+    cafile = Path(shared_env()["ONESTOP_KAFKA_SSL_CAFILE"])
+    for deployment in of_kind("Deployment"):
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/name"]
+        pod = deployment["spec"]["template"]["spec"]
+        [container] = pod["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["ONESTOP_KAFKA_SASL_USERNAME"]["value"] == f"onestop-{service}"
+        password = env["ONESTOP_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": f"onestop-{service}", "key": "password"}  # the User Operator's Secret
+        [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == cafile.parent]
+        [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+        assert volume["secret"]["secretName"] == f"{kafka['metadata']['name']}-cluster-ca-cert"
+        assert {"key": "ca.crt", "path": cafile.name} in volume["secret"]["items"]
 
 
 def test_service_monitor_gives_job_and_service_labels_the_rules_expect() -> None:

@@ -14,6 +14,7 @@
 #   ONESTOP_RUN_DIR        state root (default <repo>/.run); state goes in $ONESTOP_RUN_DIR/kafka
 #   KAFKA_PORT             PLAINTEXT listener (default 9092)
 #   KAFKA_CONTROLLER_PORT  KRaft controller listener (default 9093)
+#   KAFKA_SASL_PORT        optional SASL_PLAINTEXT listener (SCRAM-SHA-512, ACLs on); unset = none
 #   KAFKA_HEAP_OPTS        default "-Xms256m -Xmx512m"
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness (default 90)
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM (default 20)
@@ -34,6 +35,12 @@ STAMP="$LIB/.fetch-complete"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
+# The SASL principals: admin (super user), one per service, operator (the `onestop dlq` tools). Development
+# passwords (sasl_password), known to tests/e2e/test_kafka_sasl.py: this listener is on localhost, for trying
+# the ACLs, not for protecting data.
+SASL_USERS=(admin intake processing notifications reporting operator)
+SASL_STAMP="$DATA/.onestop-scram-users"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
@@ -113,11 +120,50 @@ jvm_opts() {
 
 render_config() {
   mkdir -p "$DATA" "$LOGS"
+  local listener="" protocol=""
+  if [[ -n "$KAFKA_SASL_PORT" ]]; then
+    listener=",SASL://localhost:$KAFKA_SASL_PORT"
+    protocol=",SASL:SASL_PLAINTEXT"
+  fi
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
       -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
       -e "s|@LOG_DIRS@|$DATA|g" \
+      -e "s|@SASL_LISTENER@|$listener|g" \
+      -e "s|@SASL_PROTOCOL@|$protocol|g" \
       "$HERE/server.properties" >"$CONF.tmp"
+  [[ -n "$KAFKA_SASL_PORT" ]] && cat "$HERE/sasl.properties" >>"$CONF.tmp"
   mv "$CONF.tmp" "$CONF"
+}
+
+sasl_password() { printf 'onestop-%s-dev' "$1"; }
+
+setup_sasl() {
+  # SCRAM credentials live in the cluster metadata, so they are set once per data dir (the stamp is in it and
+  # goes with `wipe`): at format time, or here for a data dir formatted before SASL was turned on (ConfigCommand
+  # over the PLAINTEXT listener, whose User:ANONYMOUS is a super user; ~5 s per user, once).
+  local user missing=()
+  for user in "${SASL_USERS[@]}"; do
+    grep -qx "$user" "$SASL_STAMP" 2>/dev/null || missing+=("$user")
+  done
+  for user in "${missing[@]}"; do
+    "$JAVA" -Xmx128m -cp "$LIB/*" "-Dkafka.logs.dir=$LOGS" "-Dlog4j2.configurationFile=$HERE/log4j2.properties" \
+        kafka.admin.ConfigCommand \
+        --bootstrap-server "localhost:$KAFKA_PORT" --alter --entity-type users --entity-name "$user" \
+        --add-config "SCRAM-SHA-512=[iterations=4096,password=$(sasl_password "$user")]" >/dev/null \
+      || die "could not create the SCRAM user $user"
+    echo "$user" >>"$SASL_STAMP"
+  done
+  # ACLs: each service may write only the topics it owns, read what it consumes, use its consumer groups.
+  # Derived from the services' wiring (onestop/kafka_access.py), so they are applied at every start.
+  local py="$REPO/.venv/bin/python"
+  if [[ -x "$py" ]]; then
+    (cd "$REPO" && ONESTOP_ENVIRONMENT=development ONESTOP_KAFKA_SECURITY_PROTOCOL=PLAINTEXT \
+        "$py" -m onestop.kafka_access --bootstrap "localhost:$KAFKA_PORT" >&2) \
+      || die "could not apply the services' ACLs (python -m onestop.kafka_access)"
+  else
+    log "WARNING: $py missing (make bootstrap): the service principals have no ACLs yet"
+  fi
+  log "SASL_PLAINTEXT (SCRAM-SHA-512) on localhost:$KAFKA_SASL_PORT for ${SASL_USERS[*]}"
 }
 
 tail_log() { [[ -f "$OUT" ]] && tail -n "${1:-50}" "$OUT" >&2 || true; }
@@ -160,10 +206,19 @@ cmd_format() {
   cid="$("$JAVA" "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool random-uuid | tail -n1)"
   [[ -n "$cid" ]] || die "StorageTool random-uuid printed nothing."
   log "formatting $DATA (cluster id $cid)"
+  # With SASL, the principals' SCRAM credentials go into the first metadata records: no tool run at start.
+  local scram=() user
+  if [[ -n "$KAFKA_SASL_PORT" ]]; then
+    for user in "${SASL_USERS[@]}"; do
+      scram+=(--add-scram "SCRAM-SHA-512=[name=$user,iterations=4096,password=$(sasl_password "$user")]")
+    done
+  fi
   # Static voters (controller.quorum.voters) => no --standalone.
   "$JAVA" "${JVM_OPTS[@]}" -cp "$LIB/*" kafka.tools.StorageTool format \
-      --cluster-id "$cid" --config "$CONF" --ignore-formatted >&2 \
+      --cluster-id "$cid" --config "$CONF" --ignore-formatted "${scram[@]}" >&2 \
     || die "StorageTool format failed."
+  [[ -n "$KAFKA_SASL_PORT" ]] && printf '%s\n' "${SASL_USERS[@]}" >"$SASL_STAMP"
+  return 0
 }
 
 cmd_start() {
@@ -171,13 +226,16 @@ cmd_start() {
   if pid="$(broker_pid)"; then
     if is_ready; then
       log "already running (pid $pid) on localhost:$KAFKA_PORT"
+      if [[ -n "$KAFKA_SASL_PORT" ]] && ! port_open "$KAFKA_SASL_PORT"; then
+        log "WARNING: it has no SASL listener on $KAFKA_SASL_PORT (started without KAFKA_SASL_PORT): restart it"
+      fi
       return 0
     fi
     log "pid $pid is alive but not ready yet; waiting"
   else
     rm -f "$PIDFILE"
-    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-      port_open "$p" && die "port $p is already in use by another process (not a broker started by this script). Free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT."
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_SASL_PORT; do
+      port_open "$p" && die "port $p is already in use by another process (not a broker started by this script). Free it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT."
     done
     cmd_format
     jvm_opts
@@ -198,6 +256,10 @@ cmd_start() {
   while (( SECONDS < deadline )); do
     if is_ready; then
       log "ready on localhost:$KAFKA_PORT (pid $pid, ${t0:+$((SECONDS - t0)) s, }state $STATE)"
+      if [[ -n "$KAFKA_SASL_PORT" ]]; then
+        need_java
+        setup_sasl
+      fi
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -272,7 +334,7 @@ cmd_status() {
 }
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 

@@ -18,6 +18,7 @@ from libs.contracts import Envelope, Event, encode
 from libs.db import make_session_factory
 from libs.messaging import AfterCommit, Delivered, EventConsumer, ensure_topics, inbox_table
 from libs.messaging import consumer as consumer_module
+from libs.messaging.dlq import Sealer
 from libs.observability import PipelineMetrics
 from tests.conftest import KAFKA, unique
 from tests.integration.messaging.conftest import engine_with
@@ -114,6 +115,9 @@ async def test_batch_with_a_refused_event_applies_the_rest_and_parks_that_one(co
     assert len(dead) == 1
     h = headers_of(dead[0])
     assert "the domain refuses this one" in h["dlq_error"] and h["dlq_source_offset"] == "3"
+    # The body is sealed: the poison event's data is not readable on the dead-letter topic; the key opens it.
+    assert dead[0].value != batch[3].value and batch[3].value not in dead[0].value
+    assert b"P-3" not in dead[0].value and Sealer().open(dead[0].value, h) == batch[3].value
     # the same batch again (a redelivery after a crash): nothing changes, nothing new is parked
     await c.process_batch(batch[:3] + batch[4:])
     assert await effect_count(sessions) == 5
