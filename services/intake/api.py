@@ -22,7 +22,8 @@ from fastapi.security import HTTPBearer
 from libs.auth import Officer
 from libs.auth.fastapi import current_officer
 from libs.catalogue import CatalogueError
-from libs.identity import IsoDate
+from libs.runtime.answers import answers, documents
+from libs.runtime.params import Day
 from services.intake import paperwork
 from services.intake.desk import Desk, IdempotencyConflict, NotFound
 from services.intake.domain.desk import IllegalMove, InvalidInput
@@ -68,6 +69,12 @@ DeskOfficer = Annotated[Officer, Depends(_Officers("desk_officer"))]
 BookReader = Annotated[Officer, Depends(_Officers("desk_officer", "report_viewer"))]
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 Format = Literal["html", "pdf"]
+HTML, PDF = "text/html", "application/pdf"
+# Every desk route: no or a bad token (401), not a desk officer (403), a malformed request (422).
+DESK = (401, 403, 422)
+BODY = (400, 413)  # a route with a JSON body: not JSON text (400), or too large (413)
+REPLAYED = {"Idempotent-Replayed": {"description": "`true`: this answers an earlier request with the same key",
+                                    "schema": {"type": "string", "enum": ["true"]}, "required": True}}
 
 
 def _desk(request: Request) -> Desk:
@@ -102,6 +109,17 @@ def _receiving_agency(officer: Officer, requested: str | None) -> str:
     raise HTTPException(403, "a desk officer receives dossiers for their own agency only")
 
 
+def _registering(what: str) -> dict[int | str, dict[str, Any]]:
+    """The answers of a receipt or a refusal: both register a dossier, once per Idempotency-Key."""
+    return {
+        200: {"model": DossierOut, "headers": REPLAYED,
+              "description": f"a repeat of an earlier {what} with this Idempotency-Key: that dossier again"},
+        **answers(*DESK, *BODY, why={
+            403: "the officer's roles, or another agency named in `receiving_agency`",
+            422: "malformed, a procedure not in force today, or this Idempotency-Key used before with another body"}),
+    }
+
+
 def router() -> APIRouter:
     r = APIRouter(tags=["desk"])
 
@@ -111,7 +129,7 @@ def router() -> APIRouter:
         today = desk.clock.now().date()
         return [v.model_dump(mode="json") for v in desk.catalogue.procedures(today)]
 
-    @r.post("/dossiers", status_code=201, response_model=DossierOut)
+    @r.post("/dossiers", status_code=201, response_model=DossierOut, responses=_registering("receipt"))
     async def receive(
         request: Request, response: Response, body: DossierIn, officer: DeskOfficer,
         idempotency_key: IdempotencyKey = None,
@@ -122,7 +140,7 @@ def router() -> APIRouter:
             row, created = await _desk(request).receive(body, agency, idempotency_key, officer)
         return _created(response, row, created)
 
-    @r.post("/dossiers/refusals", status_code=201, response_model=DossierOut)
+    @r.post("/dossiers/refusals", status_code=201, response_model=DossierOut, responses=_registering("refusal"))
     async def refuse(
         request: Request, response: Response, body: RefusalIn, officer: DeskOfficer,
         idempotency_key: IdempotencyKey = None,
@@ -134,14 +152,15 @@ def router() -> APIRouter:
             row, created = await _desk(request).refuse(dossier, body.reason, agency, idempotency_key, officer)
         return _created(response, row, created)
 
-    @r.post("/paper-requests", status_code=201, response_model=PaperRequestOut)
+    @r.post("/paper-requests", status_code=201, response_model=PaperRequestOut, responses=answers(*DESK, *BODY))
     async def request_papers(request: Request, body: PaperRequestIn, officer: DeskOfficer) -> PaperRequestOut:
         """Form 02 at the counter before acceptance: papers are missing, nothing enters the workflow."""
         async with _errors():
             row = await _desk(request).request_papers(body, officer.agency, officer)
         return _paper_out(row)
 
-    @r.get("/paper-requests/{request_id}/slip", response_class=HTMLResponse)
+    @r.get("/paper-requests/{request_id}/slip", response_class=Response,
+           responses={**documents(HTML, PDF), **answers(*DESK, 404)})
     async def paper_request_slip(
         request: Request, request_id: uuid.UUID, officer: DeskOfficer, format: Format = "html"
     ) -> Response:
@@ -151,47 +170,50 @@ def router() -> APIRouter:
             template, context = paperwork.paper_request_form(row, desk.catalogue)
             return await _document(template, context, format, f"phieu-02-{row.id}")
 
-    @r.get("/dossiers/{code}", response_model=DossierOut)
+    @r.get("/dossiers/{code}", response_model=DossierOut, responses=answers(*DESK, 404))
     async def get_dossier(request: Request, code: str, officer: DeskOfficer) -> DossierOut:
         async with _errors(code):
             row, _ = await _desk(request).dossier(code, officer)
         return _out(row)
 
-    @r.get("/dossiers/{code}/history", response_model=list[HistoryOut])
+    @r.get("/dossiers/{code}/history", response_model=list[HistoryOut], responses=answers(*DESK, 404))
     async def history(request: Request, code: str, officer: DeskOfficer) -> list[HistoryOut]:
         async with _errors(code):
             _, rows = await _desk(request).dossier(code, officer)
         return [HistoryOut.model_validate(h, from_attributes=True) for h in rows]
 
-    @r.post("/dossiers/{code}/supplements", response_model=DossierOut)
+    @r.post("/dossiers/{code}/supplements", response_model=DossierOut, responses=answers(*DESK, *BODY, 404, 409))
     async def supplements(request: Request, code: str, body: SupplementIn, officer: DeskOfficer) -> DossierOut:
         """The citizen hands in the papers a supplement request (Form 02) asked for."""
         async with _errors(code):
             row = await _desk(request).hand_in_supplement(code, officer, body.documents, body.note)
         return _out(row)
 
-    @r.post("/dossiers/{code}/withdrawal", response_model=DossierOut)
+    @r.post("/dossiers/{code}/withdrawal", response_model=DossierOut, responses=answers(*DESK, *BODY, 404, 409))
     async def withdrawal(request: Request, code: str, body: WithdrawalIn, officer: DeskOfficer) -> DossierOut:
         """The applicant withdraws the dossier (rút hồ sơ)."""
         async with _errors(code):
             row = await _desk(request).withdraw(code, officer, body.reason)
         return _out(row)
 
-    @r.post("/dossiers/{code}/handover", response_model=DossierOut)
+    @r.post("/dossiers/{code}/handover", response_model=DossierOut, responses=answers(*DESK, *BODY, 404, 409))
     async def handover(request: Request, code: str, body: HandoverIn, officer: DeskOfficer) -> DossierOut:
         """Hand the result to the citizen or send it by post; only once processing put it at this desk."""
         async with _errors(code):
             row = await _desk(request).hand_over(code, officer, body.method)
         return _out(row)
 
-    @r.post("/dossiers/{code}/rating", status_code=201, response_model=DossierOut)
+    @r.post("/dossiers/{code}/rating", status_code=201, response_model=DossierOut,
+            responses=answers(*DESK, *BODY, 404, 409, why={409: "the dossier may not be rated now (e.g. it is rated "
+                                                                 "already)"}))
     async def rating(request: Request, code: str, body: RatingIn, officer: DeskOfficer) -> DossierOut:
         """The applicant's one satisfaction rating, 1–5 (recorded at the desk); a second one is 409."""
         async with _errors(code):
             row = await _desk(request).rate(code, officer, body.rating, body.comment)
         return _out(row)
 
-    @r.get("/dossiers/{code}/slips/{form}", response_class=HTMLResponse)
+    @r.get("/dossiers/{code}/slips/{form}", response_class=Response,
+           responses={**documents(HTML, PDF), **answers(*DESK, 404, why={404: "no such dossier or form"})})
     async def slip(request: Request, code: str, form: str, officer: DeskOfficer, format: Format = "html") -> Response:
         """Forms `receipt` (01), `supplement` (02), `refusal` (03), `apology` (04), `control` (phiếu kiểm soát)."""
         desk = _desk(request)
@@ -200,12 +222,14 @@ def router() -> APIRouter:
             template, context = paperwork.dossier_form(form, row, history_rows, desk.catalogue, desk.clock.now())
             return await _document(template, context, format, f"{template}-{row.code}")
 
-    @r.get("/tracking-book", response_model=None)
+    @r.get("/tracking-book", response_model=None, responses={
+        **documents(HTML, PDF),  # the JSON book is the route's own 200 (format=json)
+        **answers(*DESK, why={403: "the officer's roles, or another agency's book"})})
     async def tracking_book(
         request: Request,
         officer: BookReader,
-        start: Annotated[IsoDate, Query(alias="from")],
-        end: Annotated[IsoDate, Query(alias="to")],
+        start: Annotated[Day, Query(alias="from")],
+        end: Annotated[Day, Query(alias="to", description="not before `from`, at most 366 days in all")],
         agency: str | None = None,
         format: Literal["json", "html", "pdf"] = "json",
     ) -> Response | list[dict[str, Any]]:
@@ -227,7 +251,8 @@ def router() -> APIRouter:
 def public_router() -> APIRouter:
     r = APIRouter(tags=["public"])
 
-    @r.get("/public/lookup", response_model=LookupOut)
+    @r.get("/public/lookup", response_model=LookupOut, responses=answers(404, 422, 429, why={
+        404: "no dossier matches this code and these digits"}))
     async def lookup(
         request: Request,
         code: Annotated[str, Query(min_length=1, max_length=64)],

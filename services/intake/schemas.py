@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, WithJsonSchema
 
 from libs.contracts.common import Channel
-from libs.identity import AgencyEid, MobilePhone, PersonalId
+from libs.identity import PROVINCE_CODES, AgencyEid, MobilePhone, PersonalId
+
+# What the validators accept, said in the OpenAPI document too (they stay the check; this is the document), so a
+# client that follows the document is never refused for a value the document allows.
+# Personal ID: 12 digits, the first three a province code that was issued.
+_PERSONAL_ID = WithJsonSchema({"type": "string", "pattern": f"^(?:{'|'.join(sorted(PROVINCE_CODES))})[0-9]{{9}}$",
+                               "description": "12 digits (CCCD), beginning with an issued province code"})
+# Mobile: the canonical forms; the desk may also type spaces, dots, dashes or brackets between the digits.
+_MOBILE = WithJsonSchema({
+    "type": "string", "pattern": r"^(?:\+84|84|0)(?:3[2-9]|5[25689]|7[06-9]|8[1-9]|9[0-9])[0-9]{7}$",
+    "description": "a Vietnamese mobile number, e.g. 0912345678 or +84912345678"})
+# E-mail: the address shapes the check (email-validator) always takes; it refuses others, e.g. a special-use
+# domain (`.test`, `.local`, `.invalid`) or a part after the @ without a dot.
+_EMAIL = WithJsonSchema({
+    "type": "string", "format": "email", "maxLength": 254, "description": "e.g. an.nguyen@example.vn",
+    "pattern": r"^[A-Za-z0-9_+-]{1,30}(?:\.[A-Za-z0-9_+-]{1,30})?@(?:[A-Za-z0-9]{1,30}\.){1,3}"
+               r"(?:vn|com|net|org|edu|gov|info)$"})
+_AGENCY = WithJsonSchema({"type": "string", "pattern": r"^[A-Z0-9]+(?:\.[A-Z0-9]+)*$", "maxLength": 35,
+                          "description": "agency e-ID, e.g. 000.00.21.H55"})
 
 
 class _In(BaseModel):
@@ -17,9 +35,9 @@ class _In(BaseModel):
 
 class ApplicantIn(_In):
     full_name: str = Field(min_length=2, max_length=200)
-    personal_id: PersonalId
-    phone: MobilePhone | None = None
-    email: EmailStr | None = None
+    personal_id: Annotated[PersonalId, _PERSONAL_ID]
+    phone: Annotated[MobilePhone, _MOBILE] | None = None
+    email: Annotated[EmailStr, _EMAIL] | None = None
 
 
 class DocumentIn(_In):
@@ -35,7 +53,7 @@ class DossierIn(_In):
     applicant: ApplicantIn
     documents: list[DocumentIn] = Field(default_factory=list, max_length=100)
     # Only an admin may name another desk; for everyone else it must be the agency of their token.
-    receiving_agency: AgencyEid | None = None
+    receiving_agency: Annotated[AgencyEid, _AGENCY] | None = None
 
 
 class RefusalIn(DossierIn):

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from libs.auth import Officer
 from libs.auth.fastapi import require
 from libs.observability import mask_pii
+from libs.runtime.answers import answers
 from services.notifications.domain import (
     Channel,
     IllegalTransitionError,
@@ -32,7 +33,7 @@ def _service(request: Request) -> Any:
 def router() -> APIRouter:
     r = APIRouter(tags=["notices"])
 
-    @r.get("/notices")
+    @r.get("/notices", responses=answers(401, 403, 404, 422, why={404: "no such dossier at the officer's agency"}))
     async def list_notices(request: Request, dossier: str, officer: OfficerDep) -> list[dict[str, Any]]:
         """Notices of one dossier (by code), for officers of the agency that received it."""
         svc = _service(request)
@@ -42,7 +43,8 @@ def router() -> APIRouter:
         domain = svc.config.email.message_id_domain
         return [_out(row, domain) for row in rows]
 
-    @r.post("/notices/{notice_id}/retry")
+    @r.post("/notices/{notice_id}/retry", responses=answers(401, 403, 404, 409, 422, why={
+        404: "no such notice at the officer's agency", 409: "the notice is not in a state that may be retried"}))
     async def retry(request: Request, notice_id: UUID, officer: OfficerDep) -> dict[str, Any]:
         """Send a notice again now, with a fresh retry window (a technical or temporary failure)."""
         svc = _service(request)
@@ -58,7 +60,8 @@ def router() -> APIRouter:
             raise HTTPException(404, f"no notice {notice_id}")
         return _out(row, svc.config.email.message_id_domain)
 
-    @r.get("/templates/{event}/preview")
+    @r.get("/templates/{event}/preview", responses=answers(404, 422, why={404: "no template for this event and "
+                                                                                  "channel"}))
     async def preview(event: str, channel: str = "email") -> dict[str, Any]:
         """A notice kind rendered with sample data (no personal data involved)."""
         if event not in {k.value for k in NoticeKind} or channel not in {c.value for c in Channel}:

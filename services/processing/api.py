@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from pydantic import WithJsonSchema
 
 from libs.auth import Officer
 from libs.auth.fastapi import require
-from libs.identity import IsoDateTime
+from libs.runtime.answers import answers
+from libs.runtime.params import Moment
 from services.processing.actions import Action, _Action
 from services.processing.cases import ActionForbidden, CaseNotFound, Cases, ChangedByAnotherOfficer
 from services.processing.domain import CaseState, DomainError
@@ -19,6 +21,9 @@ from services.processing.store import ConcurrentUpdate
 
 OFFICER = require("specialist", "department_head", "desk_officer", "admin")
 CurrentOfficer = Annotated[Officer, Depends(OFFICER)]
+# The states a work queue may be filtered by, as `_state` reads them: the DVCQG code or the name.
+StateName = Annotated[str, WithJsonSchema({"type": "string", "enum": [
+    *(str(s.value) for s in CaseState), *(s.name.lower() for s in CaseState)]})]
 
 
 def _cases(request: Request) -> Cases:
@@ -36,14 +41,14 @@ def _state(value: str) -> int:
 
 
 def router() -> APIRouter:
-    r = APIRouter(tags=["cases"])
+    r = APIRouter(tags=["cases"], responses=answers(401, 403, 422))  # every route: an officer, well-formed
 
     @r.get("/cases")
     async def list_cases(
         request: Request,
         officer: CurrentOfficer,
-        state: Annotated[list[str] | None, Query(description="state code or name; repeatable")] = None,
-        due_before: IsoDateTime | None = None,
+        state: Annotated[list[StateName] | None, Query(description="state code or name; repeatable")] = None,
+        due_before: Moment | None = None,
         agency: Annotated[str | None, Query(description="must be the officer's own agency")] = None,
         held: Annotated[bool, Query(description="only cases the agency holds now (its work queue)")] = False,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -56,20 +61,20 @@ def router() -> APIRouter:
             limit=limit, offset=offset,
         )
 
-    @r.get("/cases/{code}")
+    @r.get("/cases/{code}", responses=answers(404, why={404: "no such case in the officer's reach"}))
     async def get_case(request: Request, officer: CurrentOfficer, code: str) -> dict[str, Any]:
         try:
             return await _cases(request).view(code, officer.agency)
         except CaseNotFound as exc:
             raise HTTPException(404, f"no case with code {code}") from exc
 
-    @r.post("/cases/{code}/actions", responses={
-        403: {"description": "the officer's agency or roles may not take this action"},
-        404: {"description": "no such case in the officer's reach"},
-        409: {"description": "another officer changed the case after `seen_version`: what, by which role and "
-                             "agency; reload and decide again"},
-        422: {"description": "the action is malformed, or the case as it is now does not allow it (the reason)"},
-    })
+    @r.post("/cases/{code}/actions", responses=answers(400, 403, 404, 409, 413, 422, why={
+        403: "the officer's agency or roles may not take this action",
+        404: "no such case in the officer's reach",
+        409: "another officer changed the case after `seen_version`: what, by which role and agency; reload and "
+             "decide again",
+        422: "the action is malformed, or the case as it is now does not allow it (the reason)",
+    }))
     async def act(
         request: Request, officer: CurrentOfficer, code: str, action: Annotated[Action, Body()]
     ) -> dict[str, Any]:

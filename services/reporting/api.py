@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from libs.auth import Officer
 from libs.auth.fastapi import require
 from libs.catalogue import Catalogue, NotInCatalogueError
-from libs.identity import IsoDate, IsoLocalDateTime
 from libs.runtime import Runtime
+from libs.runtime.answers import answers, documents
+from libs.runtime.params import Day, LocalMoment
 from services.reporting.exports import form06_csv, form06_json, form06_xlsx
 from services.reporting.reports import Period, Reports, rates_json
 
@@ -56,19 +57,28 @@ def _period(request: Request, start: date, end: date, as_of: datetime | None) ->
         as_of = as_of.replace(tzinfo=ZoneInfo(reports.rules.timezone))  # a wall-clock time is local
     period = Period.of_days(start, end, reports.tz, as_of or rt.clock.now())
     if period.as_of is not None and period.as_of < period.start:
-        raise HTTPException(422, "as_of is before the period starts: nothing is known about it yet")
+        if as_of is not None:
+            raise HTTPException(422, "as_of is before the period starts: nothing is known about it yet")
+        # A period still to come, as of now: nothing is known about it yet, so every count is 0 (not a refusal
+        # that names an as_of the caller never gave).
+        period = Period(period.start, period.end, period.start)
     return period
 
 
-From = Annotated[IsoDate, Query(alias="from", description="first day (local), e.g. 2024-03-01")]
-To = Annotated[IsoDate, Query(alias="to", description="last day (local, included), e.g. 2024-03-31")]
-AsOf = Annotated[IsoLocalDateTime | None, Query(description="count only what was known then (default: now)")]
+From = Annotated[Day, Query(alias="from", description="first day (local), e.g. 2024-03-01")]
+To = Annotated[Day, Query(alias="to", description="last day (local, included; not before `from`), e.g. 2024-03-31")]
+AsOf = Annotated[LocalMoment | None, Query(description="count only what was known then (default: now; not before "
+                                                       "`from`)")]
 
 
 def router() -> APIRouter:
-    r = APIRouter(tags=["reports"])
+    # Every route: a report viewer (401, 403) of the agency or one above it (404), a well-formed period (422).
+    r = APIRouter(tags=["reports"], responses=answers(401, 403, 404, 422, why={
+        404: "no such agency at or below the officer's own"}))
 
-    @r.get("/reports/form-06", response_model=None)
+    @r.get("/reports/form-06", response_model=None, responses={**documents("text/csv", XLSX), **answers(409, why={
+        409: "method=fast, and the fast path cannot count here now (it needs PostgreSQL and rollups with the "
+             "current rules)"})})
     async def form_06(request: Request, officer: Viewer, start: From, end: To, agency: str | None = None,
                       as_of: AsOf = None, format: Literal["json", "csv", "xlsx"] = "json",
                       method: Literal["auto", "fast", "reference"] = "auto") -> Response | dict[str, Any]:
@@ -78,8 +88,8 @@ def router() -> APIRouter:
         reports: Reports = request.app.state.reports
         try:
             form, counted_by = await reports.form06(agencies, period, method=method)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        except ValueError as exc:  # method=fast where the fast path cannot count this period: not the request's fault
+            raise HTTPException(409 if method == "fast" else 422, str(exc)) from exc
         name = f"bieu-06_{eid}_{start.isoformat()}_{end.isoformat()}"
         if format == "csv":
             return Response(form06_csv(form), media_type="text/csv; charset=utf-8",

