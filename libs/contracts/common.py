@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Channel(StrEnum):
@@ -60,3 +62,29 @@ class DocumentSummary(_Frozen):
     total: int = 0
     digitised: int = 0
     e_certified_requested: int = 0
+
+
+class Digitisation(IntEnum):
+    """Digitisation state of one document (DOMAIN.md §1.5, docs/domain.md §4.4): production codes, adopted."""
+
+    NOT_DIGITISED = 0  # only the paper exists
+    DIGITISED = 1  # scanned at the desk for this dossier
+    REUSED_PAPER = 2  # taken, by reference, from another dossier's digitised papers
+    REUSED_RESULT = 3  # taken, by reference, from another dossier's result
+
+
+class DocumentManifest(_Frozen):
+    """One scan of a dossier as events describe it: where to find it and what it is, never its bytes and never
+    its file name (the bytes are read from intake, after intake's own check of who may read them)."""
+
+    document_id: UUID
+    checklist_item: int = Field(ge=1, description="1-based position in the procedure version's checklist")
+    item_name: str = Field(default="", description="that checklist item's name, as the catalogue had it")
+    sha256: str | None = Field(default=None, description="SHA-256 of the bytes, 64 lowercase hex digits")
+    size: int | None = Field(default=None, ge=0, description="bytes")
+    media_type: str | None = Field(default=None, description="application/pdf, image/jpeg or image/png: "
+                                                             "decided from the bytes")
+    pages: int | None = Field(default=None, ge=1, description="unknown (null) for a PDF for now")
+    digitisation: Digitisation
+    reused_from: UUID | None = Field(default=None, description="the document of another dossier it reuses")
+    uploaded_at: datetime | None = None

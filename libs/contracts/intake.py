@@ -5,9 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import Field
+
 from libs.contracts import topics
 from libs.contracts.base import Event
-from libs.contracts.common import Channel, Contact, DocumentSummary, ProcedureSnapshot
+from libs.contracts.common import Channel, Contact, DocumentManifest, DocumentSummary, ProcedureSnapshot
+
+# The scans an event announces: optional, so events written before issue 17 still parse.
+Manifest = list[DocumentManifest]
+MANIFEST_DOC = "the dossier's scans this event announces (references and hashes, never the bytes)"
 
 
 class IntakeEvent(Event):
@@ -32,6 +38,7 @@ class DossierReceived(IntakeEvent):
     procedure: ProcedureSnapshot
     applicant: Contact
     documents: DocumentSummary = DocumentSummary()
+    manifest: Manifest = Field(default_factory=list, description=MANIFEST_DOC)
     online_payment: bool | None = None
 
 
@@ -55,6 +62,7 @@ class SupplementSubmitted(IntakeEvent):
     ce_type: ClassVar[str] = "vn.onestop.dossier.supplement_submitted.v1"
 
     documents: DocumentSummary = DocumentSummary()
+    manifest: Manifest = Field(default_factory=list, description=MANIFEST_DOC)
     note: str = ""
 
 

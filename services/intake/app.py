@@ -11,8 +11,13 @@ from libs.catalogue import load_catalogue
 from libs.contracts import topics
 from libs.messaging import Outbox
 from libs.runtime import Runtime, build_runtime, create_http_app
-from services.intake import api, handlers
+from libs.runtime.body_limit import allow
+from libs.runtime.runtime import UnsafeSettings
+from libs.settings import CommonSettings
+from libs.storage import StorageSettings, open_store
+from services.intake import api, api_documents, handlers
 from services.intake.desk import Desk
+from services.intake.documents import Documents
 from services.intake.metrics import intake_metrics
 from services.intake.ratelimit import LookupLimits, TokenBuckets, networks
 from services.intake.settings import IntakeSettings
@@ -36,22 +41,39 @@ def _wire() -> tuple[Runtime, Outbox]:
     return rt, outbox
 
 
+def storage_settings(common: CommonSettings) -> StorageSettings:
+    """The document store's settings (ONESTOP_STORAGE_*); outside development, unsafe ones stop the start."""
+    storage = StorageSettings()
+    if common.environment != "development" and (problems := storage.unsafe_outside_development()):
+        raise UnsafeSettings(NAME, common.environment, problems)
+    return storage
+
+
 def create_app() -> FastAPI:
     rt, outbox = _wire()
     metrics = intake_metrics(rt.registry)
     cfg = rt.common.config_file
+    catalogue = load_catalogue(cfg("agencies.yaml"), cfg("procedures.yaml"))
     desk = Desk(
-        engine=rt.engine, sessions=rt.sessions, clock=rt.clock, outbox=outbox,
-        catalogue=load_catalogue(cfg("agencies.yaml"), cfg("procedures.yaml")),
+        engine=rt.engine, sessions=rt.sessions, clock=rt.clock, outbox=outbox, catalogue=catalogue,
         calendar=load_calendar(cfg("calendar.yaml")), received_total=metrics.received,
     )
     settings: IntakeSettings = rt.settings  # type: ignore[assignment]
+    storage = storage_settings(rt.common)
+    documents = Documents(sessions=rt.sessions, store=open_store(storage), limits=storage, clock=rt.clock,
+                          catalogue=catalogue)
+    if settings.documents_sweep_enabled:
+        rt.loops.append(documents.sweep_loop(settings.documents_sweep_seconds))
     app = create_http_app(
-        rt, [api.router(), api.public_router()], "OneStop intake",
-        "The one-stop desk: receipt, refusal, supplements, withdrawal, hand-over, rating, slips and the "
-        "citizen look-up.",
+        rt, [api.router(), api.public_router(), api_documents.router()], "OneStop intake",
+        "The one-stop desk: receipt, refusal, supplements, withdrawal, hand-over, rating, slips, the scans of a "
+        "dossier's papers and the citizen look-up.",
     )
+    # A scan streams to the document store under its own limit (413 past it): the suite's 1 MiB bound would
+    # refuse it first.
+    allow(app, "POST", api_documents.UPLOAD_PATH, storage.max_file_bytes)
     app.state.desk = desk
+    app.state.documents = documents
     app.state.lookup_limit = LookupLimits(
         clients=TokenBuckets(settings.lookup_burst, settings.lookup_per_minute / 60.0, settings.lookup_max_keys),
         codes=TokenBuckets(settings.lookup_code_failures, settings.lookup_code_failures_per_day / 86_400.0,

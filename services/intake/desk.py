@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -26,7 +26,7 @@ from libs.calendar import WorkCalendar
 from libs.catalogue import Catalogue, ProcedureVersion
 from libs.clock import Clock
 from libs.contracts import Envelope
-from libs.contracts.common import Contact, DocumentSummary, ProcedureSnapshot
+from libs.contracts.common import Contact, DocumentManifest, DocumentSummary, ProcedureSnapshot
 from libs.contracts.intake import (
     DossierRated,
     DossierReceived,
@@ -46,7 +46,9 @@ from services.intake.domain.lookup import LAST4, PublicStatus, id_matches, publi
 from services.intake.domain.receipt import LOCAL, appointment, fingerprint, local_day
 from services.intake.domain.states import DeskState
 from services.intake.schemas import DocumentIn, DossierIn, PaperRequestIn
+from services.intake.store import documents as scan_rows
 from services.intake.store import dossiers
+from services.intake.store.documents import manifest_of
 from services.intake.store.receipts import Receipt, write_receipt
 from services.intake.store.rows import new_row, store_desk, to_desk
 from services.intake.store.tables import DossierHistoryRow, DossierRow, PaperRequestRow
@@ -209,13 +211,20 @@ class Desk:
         return await self._act(code, officer, move)
 
     async def hand_in_supplement(self, code: str, officer: Officer, docs: list[DocumentIn], note: str) -> DossierRow:
+        scans: list[DocumentManifest] = []
+
+        async def announce(session: AsyncSession, row: DossierRow, now: datetime) -> None:
+            # The scans uploaded since the last event that carried any: this one announces them (issue 17).
+            scans.extend(manifest_of(await scan_rows.announce(session, row.id, now)))
+
         def move(row: DossierRow, d: DeskDossier, now: datetime) -> IntakeEvent:
             rules.hand_in_supplement(d, now)
             added = [{**doc.model_dump(), "supplement_at": now.isoformat()} for doc in docs]
             row.documents = [*row.documents, *added]
-            return SupplementSubmitted(**_base(row, officer.sub, now), documents=_summary(docs), note=note)
+            return SupplementSubmitted(**_base(row, officer.sub, now), documents=_summary(docs), manifest=scans,
+                                       note=note)
 
-        return await self._act(code, officer, move)
+        return await self._act(code, officer, move, before=announce)
 
     async def hand_over(self, code: str, officer: Officer, method: str) -> DossierRow:
         def move(row: DossierRow, d: DeskDossier, now: datetime) -> IntakeEvent:
@@ -235,13 +244,18 @@ class Desk:
         return await self._act(code, officer, move)
 
     async def _act(
-        self, code: str, officer: Officer, move: Callable[[DossierRow, DeskDossier, datetime], IntakeEvent]
+        self, code: str, officer: Officer, move: Callable[[DossierRow, DeskDossier, datetime], IntakeEvent],
+        before: Callable[[AsyncSession, DossierRow, datetime], Awaitable[None]] | None = None,
     ) -> DossierRow:
+        """`before` reads what the move needs in the same transaction, on the locked dossier; the move's
+        refusal rolls back whatever it wrote."""
         async with self.sessions() as session, session.begin():
             row = await dossiers.by_code(session, code, for_update=True)
             if row is None or not may_see(officer, row.receiving_agency):
                 raise NotFound(code)
             now = self.clock.now()
+            if before is not None:
+                await before(session, row, now)
             d = to_desk(row)
             event = move(row, d, now)  # raises IllegalMove: the transaction rolls back
             store_desk(row, d)

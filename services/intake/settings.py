@@ -21,6 +21,10 @@ class IntakeSettings(ServiceSettings):
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; none by default, so a
     # client cannot choose its own address. Behind nginx on the same host: "127.0.0.1,::1".
     trusted_proxies: str = ""
+    # The scans' orphan sweep (services/intake/documents.py): how often it looks; its grace period, the store and
+    # the upload limits are the document store's settings (ONESTOP_STORAGE_*, libs/storage/settings.py).
+    documents_sweep_enabled: bool = True
+    documents_sweep_seconds: float = Field(default=3600.0, gt=0)
 
     @field_validator("trusted_proxies")
     @classmethod

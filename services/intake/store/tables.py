@@ -1,5 +1,5 @@
 """Intake's own tables: dossiers as received (and as they stand at the desk), their history, desk
-supplement requests, the daily code sequences, and the outbox/inbox."""
+supplement requests, the daily code sequences, the scans of their papers (documents), and the outbox/inbox."""
 
 from __future__ import annotations
 
@@ -106,6 +106,34 @@ class PaperRequestRow(Base, table=True):
     issued_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class DocumentRow(Base, table=True):
+    """One scan of a dossier's paper (issue 17): a reference to a content-addressed object of the document store.
+
+    The object is written first and this row committed after, so a row never points at a missing object; the
+    sweep removes objects no row references (services/intake/documents.py). `file_name` is data only: sanitised,
+    never a path, never logged."""
+
+    __tablename__ = "documents"
+    __table_args__ = (sa.UniqueConstraint("dossier_id", "idempotency_key", name="uq_documents_dossier_key"),)
+
+    id: UUID = Field(primary_key=True)
+    dossier_id: UUID = Field(index=True)
+    checklist_item: int
+    item_name: str = Field(default="", max_length=500)
+    key: str = Field(index=True, max_length=80)  # sha256/ab/<64 hex>
+    sha256: str = Field(max_length=64)
+    size: int = Field(sa_type=sa.BigInteger)
+    media_type: str = Field(max_length=40)
+    pages: int | None = None
+    digitisation: int  # libs.contracts.common.Digitisation
+    reused_from: UUID | None = None
+    file_name: str | None = Field(default=None, max_length=255)
+    uploaded_by: str = Field(max_length=100)
+    uploaded_at: datetime = Field(sa_type=UTCDateTime)
+    idempotency_key: str = Field(max_length=200)
+    announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # carried by an event's manifest
+
+
 class DailySequence(Base, table=True):
     """Last dossier number given per agency and local day (the NNNN of the dossier code)."""
 
@@ -119,5 +147,6 @@ class DailySequence(Base, table=True):
 DAILY_SEQUENCES = DailySequence.__table__  # type: ignore[attr-defined]
 DOSSIERS = DossierRow.__table__  # type: ignore[attr-defined]
 HISTORY = DossierHistoryRow.__table__  # type: ignore[attr-defined]
+DOCUMENTS = DocumentRow.__table__  # type: ignore[attr-defined]
 OUTBOX = metadata.tables["outbox"]
 INBOX = metadata.tables["inbox"]

@@ -4,50 +4,20 @@ started it already. Every test gets a fresh bucket (S3) or folder, so listings h
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from libs.settings import REPO_ROOT
 from libs.storage import FolderObjectStore, ObjectStore, S3ObjectStore
+from tests.conftest import S3_ENDPOINT as ENDPOINT
+from tests.conftest import S3PROXY_DATA
 
-S3PROXY_SH = REPO_ROOT / "deploy" / "local" / "s3proxy" / "s3proxy.sh"
-TEST_PORT = int(os.environ.get("ONESTOP_TEST_S3_PORT", "19000"))
-ENDPOINT = f"http://127.0.0.1:{TEST_PORT}"
+# s3_endpoint (the session fixture that starts S3Proxy when it is not running) is in tests/conftest.py.
 IDENTITY, CREDENTIAL = "onestop-dev", "onestop-dev-secret"  # s3proxy.sh's fixed development identity
 PART_BYTES = 5 * 1024 * 1024  # the smallest S3 allows, so a few MB already take the multipart path
-
-
-def _reachable(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-TEST_RUN_DIR = REPO_ROOT / ".run" / "test"  # the test infrastructure's state, as in the Makefile
-S3PROXY_DATA = TEST_RUN_DIR / "s3proxy" / "data"
-
-
-def s3proxy_env() -> dict[str, str]:
-    return {**os.environ, "S3PROXY_PORT": str(TEST_PORT), "ONESTOP_RUN_DIR": str(TEST_RUN_DIR)}
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> str:
-    if not _reachable(TEST_PORT):
-        done = subprocess.run([str(S3PROXY_SH), "start"], env=s3proxy_env(), capture_output=True, text=True,
-                              timeout=300, check=False)
-        if done.returncode != 0:
-            pytest.fail(f"could not start S3Proxy on {ENDPOINT}: {done.stderr[-2000:]}")
-    return ENDPOINT
 
 
 def connect(bucket: str, spool_dir: Path, secret: str = CREDENTIAL) -> S3ObjectStore:

@@ -1,0 +1,219 @@
+"""The scans of a dossier's papers (issue 17 §1): upload at the desk, reuse by reference, the manifest, the
+download, and the orphan sweep. The bytes live in the document store (libs/storage, ADR 0013); intake owns the
+rows that reference them.
+
+An upload writes the object first and commits its row after, under the dossier's lock (where the dossier's byte
+total is checked again): a crash between the two leaves an object that no row references, which the sweep removes
+after its grace period; never a row that points at a missing object. Nothing here logs a file name, a name or a
+personal ID: log lines carry document ids, the dossier code and the officer's id."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from libs.auth import Officer
+from libs.catalogue import Catalogue, CatalogueError
+from libs.clock import Clock
+from libs.contracts.common import Digitisation
+from libs.runtime.runtime import Loop
+from libs.storage import ObjectStore, SniffedStream, StorageSettings, SweepReport, TooLarge, sweep_orphans
+from services.intake.desk import NotFound
+from services.intake.domain.documents import (
+    IdempotencyConflict,
+    Readers,
+    checklist_item,
+    clean_file_name,
+    may_upload,
+    over_dossier_limit,
+    pages_of,
+)
+from services.intake.store import documents as docs
+from services.intake.store import dossiers
+from services.intake.store.tables import DocumentRow, DossierRow
+
+log = logging.getLogger(__name__)
+
+
+class ObjectVanished(RuntimeError):
+    """The stored bytes were swept in the instant before the row committed (ADR 0013's residual race): the row
+    is taken back and the desk asked to send the file again."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One scan on its way in: the checklist item, the Idempotency-Key, the browser's file name (data only)."""
+
+    item: int
+    key: str
+    file_name: str | None = None
+
+
+@dataclass
+class Documents:
+    sessions: async_sessionmaker[AsyncSession]
+    store: ObjectStore
+    limits: StorageSettings
+    clock: Clock
+    catalogue: Catalogue
+
+    # --- in: a scan streamed from the desk, or a reference to one already held ---------------------------
+    async def upload(self, code: str, officer: Officer, upload: Upload,
+                     chunks: AsyncIterable[bytes]) -> tuple[DocumentRow, bool]:
+        """Store the scan and record it; returns the row and whether it is new (False: a replay of the key).
+        Raises NotFound, UnknownItem, TooLarge, UnsupportedMediaType, IdempotencyConflict, ObjectVanished."""
+        async with self.sessions() as session:
+            dossier = await self._for_upload(session, code, officer)
+            item_name = checklist_item(self._checklist(dossier), upload.item)  # before a byte is read
+            replay = await docs.by_key(session, dossier.id, upload.key)
+            held = await docs.held_bytes(session, dossier.id)
+        # A replay adds nothing to the dossier, so only the per-file limit applies to it.
+        limit = self.limits.max_file_bytes if replay else self.limits.upload_limit(held)
+        sniffed = SniffedStream(chunks)
+        stored = await self.store.put(sniffed, max_bytes=limit)
+        assert sniffed.media_type is not None  # put read the first chunk, so the sniffer decided
+        row = DocumentRow(
+            id=uuid.uuid4(), dossier_id=dossier.id, checklist_item=upload.item, item_name=item_name,
+            key=stored.key, sha256=stored.sha256, size=stored.size, media_type=sniffed.media_type,
+            pages=pages_of(sniffed.media_type), digitisation=int(Digitisation.DIGITISED),
+            file_name=clean_file_name(upload.file_name), uploaded_by=officer.sub, uploaded_at=self.clock.now(),
+            idempotency_key=upload.key,
+        )
+        saved, created = await self._record(row)
+        if created:
+            await self._still_there(saved)
+            log.info("document %s stored for dossier %s (item %d, %d bytes, %s) by %s", saved.id, code,
+                     saved.checklist_item, saved.size, saved.media_type, officer.sub)
+        return saved, created
+
+    async def reuse(self, code: str, officer: Officer, upload: Upload,
+                    source_id: uuid.UUID) -> tuple[DocumentRow, bool]:
+        """Reuse, by reference, a scan of the same citizen's earlier dossier (digitisation state 2): no new
+        bytes. The officer must be allowed to read the source; another citizen's scan is NotFound."""
+        async with self.sessions() as session:
+            dossier = await self._for_upload(session, code, officer)
+            item_name = checklist_item(self._checklist(dossier), upload.item)
+            source = await docs.one(session, source_id)
+            origin = await session.get(DossierRow, source.dossier_id) if source else None
+            if (source is None or origin is None or origin.id == dossier.id
+                    or origin.personal_id != dossier.personal_id or not await self._readable(session, origin, officer)):
+                raise NotFound("no such document of this citizen within your reach")
+        row = DocumentRow(
+            id=uuid.uuid4(), dossier_id=dossier.id, checklist_item=upload.item, item_name=item_name,
+            key=source.key, sha256=source.sha256, size=source.size, media_type=source.media_type, pages=source.pages,
+            digitisation=int(Digitisation.REUSED_PAPER), reused_from=source.id, file_name=source.file_name,
+            uploaded_by=officer.sub, uploaded_at=self.clock.now(), idempotency_key=upload.key,
+        )
+        saved, created = await self._record(row)
+        if created:
+            log.info("document %s reuses %s for dossier %s (item %d) by %s", saved.id, source.id, code,
+                     saved.checklist_item, officer.sub)
+        return saved, created
+
+    async def _for_upload(self, session: AsyncSession, code: str, officer: Officer) -> DossierRow:
+        dossier = await dossiers.by_code(session, code)
+        if dossier is None or not may_upload(dossier.receiving_agency, officer.agency, officer.roles):
+            raise NotFound(code)
+        return dossier
+
+    def _checklist(self, dossier: DossierRow) -> list[str]:
+        """The papers of the procedure version the dossier was received under (none if the catalogue dropped it)."""
+        try:
+            versions = self.catalogue.procedure(dossier.procedure_code).versions
+        except CatalogueError:
+            return []
+        version = next((v for v in versions if v.version == dossier.procedure_version), None)
+        return [str(name) for name in version.documents] if version else []
+
+    async def _record(self, row: DocumentRow) -> tuple[DocumentRow, bool]:
+        """Commit the row under the dossier's lock, or answer the row its Idempotency-Key already names."""
+        try:
+            async with self.sessions() as session, session.begin():
+                await docs.lock_dossier(session, row.dossier_id)
+                if (earlier := await docs.by_key(session, row.dossier_id, row.idempotency_key)) is not None:
+                    return _replayed(earlier, row), False
+                if over_dossier_limit(await docs.held_bytes(session, row.dossier_id), row.size,
+                                      self.limits.max_dossier_bytes):
+                    raise TooLarge(self.limits.max_dossier_bytes)  # the object stays an orphan: swept later
+                session.add(row)
+        except IntegrityError:  # the same key raced us (SQLite takes no row lock) and won
+            async with self.sessions() as session:
+                earlier = await docs.by_key(session, row.dossier_id, row.idempotency_key)
+            if earlier is None:
+                raise
+            return _replayed(earlier, row), False
+        return row, True
+
+    async def _still_there(self, row: DocumentRow) -> None:
+        """ADR 0013's residual race: an old orphan swept between the put's check and this row's commit."""
+        if await self.store.exists(row.key):
+            return
+        async with self.sessions() as session, session.begin():
+            await docs.remove(session, row.id)
+        raise ObjectVanished("the stored file vanished before its record was saved: send it again")
+
+    # --- out: the manifest and the bytes, to the officers who may read them ------------------------------
+    async def manifest(self, code: str, officer: Officer) -> list[DocumentRow]:
+        async with self.sessions() as session:
+            dossier = await self._for_reading(session, code, officer)
+            return await docs.of_dossier(session, dossier.id)
+
+    async def open(self, code: str, document_id: uuid.UUID,
+                   officer: Officer) -> tuple[DocumentRow, AsyncIterator[bytes]]:
+        """The scan's row and its bytes as a stream; each read is logged with the officer (never the name)."""
+        async with self.sessions() as session:
+            dossier = await self._for_reading(session, code, officer)
+            row = await docs.one(session, document_id)
+        if row is None or row.dossier_id != dossier.id:
+            raise NotFound("no such document")
+        chunks = await self.store.get(row.key)  # a row never points at a missing object (ObjectNotFound: a bug)
+        log.info("document %s of dossier %s read by %s of %s", row.id, code, officer.sub, officer.agency)
+        return row, chunks
+
+    async def _for_reading(self, session: AsyncSession, code: str, officer: Officer) -> DossierRow:
+        dossier = await dossiers.by_code(session, code)
+        if dossier is None or not await self._readable(session, dossier, officer):
+            raise NotFound(code)
+        return dossier
+
+    @staticmethod
+    async def _readable(session: AsyncSession, dossier: DossierRow, officer: Officer) -> bool:
+        readers = Readers(dossier.receiving_agency, await docs.acknowledged_by(session, dossier.id))
+        return readers.admit(officer.agency, officer.roles)
+
+    # --- the orphan sweep ----------------------------------------------------------------------------------
+    async def referenced(self, keys: Collection[str]) -> set[str]:
+        async with self.sessions() as session:
+            return await docs.referenced(session, keys)
+
+    async def sweep_once(self, now: datetime | None = None) -> SweepReport:
+        """One pass: objects no row references, older than the grace period, are deleted (`now`: tests)."""
+        grace = timedelta(seconds=self.limits.orphan_grace_seconds)
+        return await sweep_orphans(self.store, self.referenced, grace=grace, now=now)
+
+    def sweep_loop(self, every_seconds: float) -> Loop:
+        async def document_sweep() -> None:
+            while True:
+                try:
+                    await self.sweep_once()
+                except Exception:  # the store or the database away: try again next round
+                    log.exception("document sweep failed; trying again in %.0f s", every_seconds)
+                await asyncio.sleep(every_seconds)
+
+        return document_sweep
+
+
+def _replayed(earlier: DocumentRow, now: DocumentRow) -> DocumentRow:
+    if (earlier.sha256, earlier.checklist_item, earlier.reused_from) != (now.sha256, now.checklist_item,
+                                                                         now.reused_from):
+        raise IdempotencyConflict("this Idempotency-Key was already used for another file of this dossier")
+    return earlier
+

@@ -1,0 +1,76 @@
+"""The rules of a dossier's scans (issue 17 §1): who may read them, which checklist item a scan belongs to,
+what is kept of a browser's file name, what an upload may still weigh. Pure: no I/O."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+# Who reads scans, besides the agency check: the desk and the officers who process cases. Not report_viewer
+# (figures, not papers); province_admin only as an officer of an agency that may read (scans are personal data).
+READER_ROLES = ("desk_officer", "specialist", "department_head")
+UPLOADER_ROLES = ("desk_officer",)
+FILE_NAME_MAX = 255
+# The original name is kept to show it back to officers, so a few characters of it may stay; the rest go.
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # controls, format, unassigned, …
+_SEPARATORS = frozenset('/\\:*?"<>|')  # path separators and what Windows refuses in a name
+
+
+class UnknownItem(ValueError):
+    """The checklist item is not one of the procedure version's."""
+
+
+class IdempotencyConflict(ValueError):
+    """The upload's Idempotency-Key was used for this dossier with other bytes or another item."""
+
+
+@dataclass(frozen=True)
+class Readers:
+    """The agencies whose officers may read a dossier's scans: the receiving ward, and every agency that
+    acknowledged a hand-over of the case (the city department from its acknowledgement on; the ward again
+    when the result comes back). An agency that held the case keeps reading it after it passed it on."""
+
+    receiving_agency: str
+    acknowledged: frozenset[str] = frozenset()
+
+    def admit(self, agency: str, roles: Collection[str]) -> bool:
+        if not (set(roles) & {*READER_ROLES, "admin"}):
+            return False
+        return agency == self.receiving_agency or agency in self.acknowledged
+
+
+def may_upload(receiving_agency: str, agency: str, roles: Collection[str]) -> bool:
+    """Scans are taken at the desk that received the dossier, by its desk officers."""
+    return agency == receiving_agency and bool(set(roles) & {*UPLOADER_ROLES, "admin"})
+
+
+def checklist_item(checklist: Sequence[str], item: int) -> str:
+    """The name of item `item` (1-based) of the procedure version's checklist."""
+    if not 1 <= item <= len(checklist):
+        raise UnknownItem(f"item {item} is not on this procedure's checklist (1 to {len(checklist)})"
+                          if checklist else "this procedure version has no checklist of papers")
+    return checklist[item - 1]
+
+
+def clean_file_name(raw: str | None) -> str | None:
+    """What is kept of a browser's file name, as data only (never a path, never logged): the last path segment,
+    NFC, without control or format characters, path separators or leading dots, at most FILE_NAME_MAX characters.
+    None when nothing is left."""
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFC", raw)
+    last = text.replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(c for c in last if c not in _SEPARATORS and unicodedata.category(c) not in _DROPPED_CATEGORIES)
+    kept = " ".join(kept.split()).lstrip(". ")  # no hidden names, no `..`, no runs of blanks
+    return kept[:FILE_NAME_MAX] or None
+
+
+def over_dossier_limit(held: int, adding: int, max_dossier_bytes: int) -> bool:
+    """At commit, under the dossier's lock: would this scan take the dossier past its limit?"""
+    return held + adding > max_dossier_bytes
+
+
+def pages_of(media_type: str) -> int | None:
+    """A JPEG or PNG is one page; a PDF's count is unknown here (reading it needs a PDF parser at run time)."""
+    return 1 if media_type in ("image/jpeg", "image/png") else None
