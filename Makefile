@@ -31,6 +31,7 @@ infra: bootstrap
 
 up: infra
 	@$(PROM) start
+	@$(PY) deploy/local/dev_ca.py
 	@$(STACK) up
 	@$(PY) deploy/local/seed.py
 	@echo

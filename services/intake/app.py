@@ -16,6 +16,8 @@ from libs.runtime.runtime import UnsafeSettings
 from libs.settings import CommonSettings
 from libs.storage import StorageSettings, open_store
 from services.intake import api, api_documents, handlers
+from services.intake.certification import api as certification_api
+from services.intake.certification.service import open_certification
 from services.intake.desk import Desk
 from services.intake.documents import Documents
 from services.intake.metrics import intake_metrics
@@ -64,14 +66,20 @@ def create_app() -> FastAPI:
                           catalogue=catalogue)
     if settings.documents_sweep_enabled:
         rt.loops.append(documents.sweep_loop(settings.documents_sweep_seconds))
+    certification = open_certification(sessions=rt.sessions, calendar=desk.calendar, clock=rt.clock,
+                                       environment=rt.common.environment)
+    routers = [api.router(), api.public_router(), api_documents.router(), certification_api.router(),
+               certification_api.public_router()]
     app = create_http_app(
-        rt, [api.router(), api.public_router(), api_documents.router()], "OneStop intake",
+        rt, routers, "OneStop intake",
         "The one-stop desk: receipt, refusal, supplements, withdrawal, hand-over, rating, slips, the scans of a "
-        "dossier's papers and the citizen look-up.",
+        "dossier's papers, electronic certified copies and the citizen look-up.",
     )
     # A scan streams to the document store under its own limit (413 past it): the suite's 1 MiB bound would
     # refuse it first.
     allow(app, "POST", api_documents.UPLOAD_PATH, storage.max_file_bytes)
+    allow(app, "POST", certification_api.UPLOAD_PATH, certification.max_original_bytes)  # the original's scan
+    app.state.certification = certification
     app.state.desk = desk
     app.state.documents = documents
     app.state.lookup_limit = LookupLimits(

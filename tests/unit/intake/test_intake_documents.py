@@ -148,7 +148,7 @@ def test_the_app_wires_the_store_the_sweep_and_the_upload_allowance(monkeypatch:
     assert documents.limits.orphan_grace_seconds == 3 * 3600
     assert "document_sweep" in [loop.__name__ for loop in app.state.runtime.loops]
     allowances = app.state.body_allowances
-    assert [(a.method, a.max_bytes) for a in allowances] == [("POST", 20 * 1024 * 1024)]
-    assert allowances[0].path.fullmatch("/api/v1/dossiers/X-1/documents")
+    scans = [a for a in allowances if a.path.fullmatch("/api/v1/dossiers/X-1/documents")]
+    assert [(a.method, a.max_bytes) for a in scans] == [("POST", 20 * 1024 * 1024)]
     monkeypatch.setenv("ONESTOP_INTAKE_DOCUMENTS_SWEEP_ENABLED", "false")
     assert "document_sweep" not in [loop.__name__ for loop in create_app().state.runtime.loops]
