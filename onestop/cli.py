@@ -6,6 +6,7 @@
     onestop calendar YEAR                 days off and working weekend days
     onestop config check                  catalogue, calendar and notifications config load
     onestop token --role … --agency …     a development bearer token
+    onestop verify CODE                   recompute a dossier's hash chain (intake's database)
 
 Kafka: ONESTOP_KAFKA_BOOTSTRAP, and where the broker enforces ACLs the operator's principal
 (ONESTOP_KAFKA_SECURITY_PROTOCOL, ONESTOP_KAFKA_SASL_USERNAME/PASSWORD, ONESTOP_KAFKA_SSL_CAFILE: ADR 0014)."""
@@ -25,7 +26,7 @@ from libs.auth import issue_token
 from libs.calendar import load_calendar
 from libs.catalogue import load_catalogue
 from libs.contracts import topics
-from libs.db import make_engine, upgrade
+from libs.db import make_engine, make_session_factory, upgrade
 from libs.db.migrate import alembic_config
 from libs.messaging.dlq import Sealer
 from libs.messaging.redrive import DeadLetter, NoSuchTopic, latest_per_event, read_dead_letters, redrive
@@ -34,6 +35,10 @@ from libs.observability import mask_pii
 from libs.settings import CommonSettings
 from onestop.registry import NAMES
 from onestop.registry import service as registered
+from services.intake.api_chain import chain_out
+from services.intake.chain import verify_dossier
+from services.intake.desk import NotFound
+from services.intake.domain.chain import Verdict
 from services.notifications.adapters.config import load_config as load_notifications_config
 from services.reporting import rebuild as reporting_rebuild
 
@@ -220,6 +225,43 @@ def rebuild(
     argv = (["--no-swap"] if no_swap else []) + (["--batch", str(batch)] if batch else [])
     argv += ["--grace", str(grace)] if grace is not None else []
     raise typer.Exit(reporting_rebuild.main(argv))
+
+
+# --- the tamper-evident record (issue 17 §4) ----------------------------------------------------------------
+
+
+@app.command("verify")
+def verify(
+    code: str,
+    url: str = typer.Option(..., envvar=["ONESTOP_INTAKE_DATABASE_URL", "ONESTOP_DATABASE_URL"],
+                            help="intake's database"),
+    as_json: bool = typer.Option(False, "--json", help="the verdict as one JSON object"),
+) -> None:
+    """Recompute the hash chain of dossier CODE's history in intake's database; exit 1 naming the first entry
+    that was changed, 2 when there is no such dossier."""
+    try:
+        verdict = asyncio.run(_verify(code, url))
+    except NotFound:
+        typer.echo(f"no dossier with code {code}", err=True)
+        raise typer.Exit(2) from None
+    out = chain_out(verdict)
+    if as_json:
+        typer.echo(out.model_dump_json())
+    else:
+        typer.echo(f"{code}: {'intact' if out.intact else 'CHANGED'} — {out.entries} chained entries, "
+                   f"{out.before_chain} before the chain; head {out.head or '-'}")
+        if (c := out.first_changed) is not None:
+            typer.echo(f"first changed: entry {c.seq} (row {c.id}) {c.event_type} at {c.at.isoformat()}: {c.why}")
+    if not out.intact:
+        raise typer.Exit(1)
+
+
+async def _verify(code: str, url: str) -> Verdict:
+    engine = make_engine(url)
+    try:
+        return await verify_dossier(make_session_factory(engine), code)
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":

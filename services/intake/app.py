@@ -15,7 +15,7 @@ from libs.runtime.body_limit import allow
 from libs.runtime.runtime import UnsafeSettings
 from libs.settings import CommonSettings
 from libs.storage import StorageSettings, open_store
-from services.intake import api, api_documents, handlers
+from services.intake import api, api_chain, api_documents, handlers
 from services.intake.certification import api as certification_api
 from services.intake.certification.service import open_certification
 from services.intake.desk import Desk
@@ -69,7 +69,7 @@ def create_app() -> FastAPI:
     certification = open_certification(sessions=rt.sessions, calendar=desk.calendar, clock=rt.clock,
                                        environment=rt.common.environment)
     routers = [api.router(), api.public_router(), api_documents.router(), certification_api.router(),
-               certification_api.public_router()]
+               certification_api.public_router(), api_chain.router()]
     app = create_http_app(
         rt, routers, "OneStop intake",
         "The one-stop desk: receipt, refusal, supplements, withdrawal, hand-over, rating, slips, the scans of a "

@@ -4,8 +4,9 @@ rows that reference them.
 
 An upload writes the object first and commits its row after, under the dossier's lock (where the dossier's byte
 total is checked again): a crash between the two leaves an object that no row references, which the sweep removes
-after its grace period; never a row that points at a missing object. Nothing here logs a file name, a name or a
-personal ID: log lines carry document ids, the dossier code and the officer's id."""
+after its grace period; never a row that points at a missing object. The row's commit also appends a
+`document.added` entry (reference, item, SHA-256, size) to the dossier's hash-chained history. Nothing here logs
+a file name, a name or a personal ID: log lines carry document ids, the dossier code and the officer's id."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -36,8 +38,9 @@ from services.intake.domain.documents import (
     over_dossier_limit,
     pages_of,
 )
+from services.intake.domain.states import DeskState
+from services.intake.store import chain, dossiers
 from services.intake.store import documents as docs
-from services.intake.store import dossiers
 from services.intake.store.tables import DocumentRow, DossierRow
 
 log = logging.getLogger(__name__)
@@ -137,13 +140,15 @@ class Documents:
         """Commit the row under the dossier's lock, or answer the row its Idempotency-Key already names."""
         try:
             async with self.sessions() as session, session.begin():
-                await docs.lock_dossier(session, row.dossier_id)
+                dossier = await docs.lock_dossier(session, row.dossier_id)
                 if (earlier := await docs.by_key(session, row.dossier_id, row.idempotency_key)) is not None:
                     return _replayed(earlier, row), False
                 if over_dossier_limit(await docs.held_bytes(session, row.dossier_id), row.size,
                                       self.limits.max_dossier_bytes):
                     raise TooLarge(self.limits.max_dossier_bytes)  # the object stays an orphan: swept later
                 session.add(row)
+                if dossier is not None:  # the scan's hash joins the dossier's chained record (issue 17 §4)
+                    await chain.append(session, [_entry(ADDED, str(row.id), row, dossier, row.uploaded_at)])
         except IntegrityError:  # the same key raced us (SQLite takes no row lock) and won
             async with self.sessions() as session:
                 earlier = await docs.by_key(session, row.dossier_id, row.idempotency_key)
@@ -157,7 +162,10 @@ class Documents:
         if await self.store.exists(row.key):
             return
         async with self.sessions() as session, session.begin():
+            dossier = await docs.lock_dossier(session, row.dossier_id)
             await docs.remove(session, row.id)
+            if dossier is not None:  # the record keeps both: the scan was added, then taken back
+                await chain.append(session, [_entry(REMOVED, str(uuid.uuid4()), row, dossier, self.clock.now())])
         raise ObjectVanished("the stored file vanished before its record was saved: send it again")
 
     # --- out: the manifest and the bytes, to the officers who may read them ------------------------------
@@ -209,6 +217,22 @@ class Documents:
                 await asyncio.sleep(every_seconds)
 
         return document_sweep
+
+
+ADDED = "vn.onestop.document.added.v1"  # history entries of intake's own, never published as events
+REMOVED = "vn.onestop.document.removed.v1"
+
+
+def _entry(event_type: str, event_id: str, row: DocumentRow, dossier: DossierRow, at: datetime) -> dict[str, Any]:
+    """The dossier's history entry of a scan added (or taken back): its reference and hash, never the file name."""
+    return {
+        "dossier_id": row.dossier_id, "event_id": event_id, "event_type": event_type, "source": "/onestop/intake",
+        "at": at, "actor": row.uploaded_by, "agency": dossier.receiving_agency, "state": DeskState(dossier.state).code,
+        "sub_state": dossier.sub_state, "handover": False, "note": "",
+        "data": {"document_id": str(row.id), "checklist_item": row.checklist_item, "sha256": row.sha256,
+                 "size": row.size, "media_type": row.media_type, "digitisation": row.digitisation,
+                 "reused_from": str(row.reused_from) if row.reused_from else None},
+    }
 
 
 def _replayed(earlier: DocumentRow, now: DocumentRow) -> DocumentRow:

@@ -1,9 +1,10 @@
 """The desk follows the workflow: processing's case events mirrored on the dossiers and kept in their history.
 
 A consumer batch is applied as a whole, in the consumer's transaction: one SELECT of the desk columns FOR
-UPDATE, the domain's `follow` for each event in order, one UPDATE of the dossiers that moved and one INSERT of
-the history rows — three statements a batch instead of three an event. What the desk cannot read (a state code
-it does not know) refuses the batch, so the consumer re-applies it event by event and dead-letters that one."""
+UPDATE, the domain's `follow` for each event in order, one UPDATE of the dossiers that moved, one SELECT of the
+dossiers' last chain links and one INSERT of the history rows, chained in memory (store/chain.py) — four
+statements a batch instead of four an event. What the desk cannot read (a state code it does not know) refuses
+the batch, so the consumer re-applies it event by event and dead-letters that one."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def dossier_form(
         assert apology is not None
         context |= {"apology": apology, "apology_agency": _agency(catalogue, apology.agency).name}
     elif form == Form.CONTROL:
-        context |= _control(row, history, catalogue)
+        context |= _control(row, history, catalogue) | {"chain_head": chain_head(history_rows)}
     return form.value, context
 
 
@@ -86,6 +86,12 @@ def _common(row: DossierRow, catalogue: Catalogue, now: datetime) -> dict[str, A
 
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value or "")
+
+
+def chain_head(history_rows: list[DossierHistoryRow]) -> str | None:
+    """The stored hash of the dossier's last chained history entry (issue 17 §4), None before its chain starts."""
+    chained = [h for h in history_rows if h.seq is not None]
+    return max(chained, key=lambda h: h.seq or 0).hash if chained else None
 
 
 def _control(row: DossierRow, history: list[HistoryEntry], catalogue: Catalogue) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The desk's queries (one dossier, its history, the tracking book, supplement requests) and the statements
-of following a consumer batch (one SELECT … FOR UPDATE, one UPDATE, one INSERT per batch, via libs.db.bulk)."""
+of following a consumer batch (one SELECT … FOR UPDATE, one UPDATE, one SELECT of the chains' last links and one
+INSERT per batch, via libs.db.bulk). History rows are appended to their dossier's hash chain (store/chain.py)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from sqlmodel import col
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.db.bulk import insert_rows, member_of, update_rows
+from libs.db.bulk import member_of, update_rows
 from services.intake.domain.desk import DeskDossier
+from services.intake.store import chain
 from services.intake.store.rows import DESK_FIELDS, desk_of, mutable_values
-from services.intake.store.tables import DOSSIERS, HISTORY, DossierHistoryRow, DossierRow, PaperRequestRow
+from services.intake.store.tables import DOSSIERS, DossierHistoryRow, DossierRow, PaperRequestRow
 
 
 # --- the desk's unit of work (ORM rows) ---------------------------------------------------------------------
@@ -47,8 +49,9 @@ async def received_between(session: AsyncSession, agency: str, since: datetime, 
 
 
 async def add_history(session: AsyncSession, history: dict[str, Any]) -> None:
-    """One history row of a desk event (`data` given as JSON text)."""
-    await session.execute(HISTORY.insert().values({**history, "data": json.loads(history["data"])}))
+    """One history row of a desk event (`data` given as JSON text), appended to the chain of its dossier, which
+    the caller holds locked."""
+    await chain.append(session, [{**history, "data": json.loads(history["data"])}])
 
 
 async def paper_request(session: AsyncSession, request_id: uuid.UUID) -> PaperRequestRow | None:
@@ -71,5 +74,6 @@ def save_desks(conn: Connection, moved: Sequence[tuple[uuid.UUID, DeskDossier]])
 
 
 def add_case_history(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert the history rows of processing's events (one statement)."""
-    insert_rows(conn, HISTORY, rows)
+    """Append the history rows of processing's events to their (locked) dossiers' chains, in order: one SELECT
+    of the last links, one INSERT."""
+    chain.append_batch(conn, rows)

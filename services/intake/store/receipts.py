@@ -4,7 +4,8 @@ The number's row lock serialises the receipts of one agency-day until commit (th
 gap-free), so nothing else may run while it is held. On PostgreSQL the whole receipt is one statement in
 autocommit (sequence upsert → dossier → outbox + history, the code substituted for the stand-in by the server),
 i.e. one atomic transaction whose lock lasts as long as the statement; elsewhere (SQLite) it is four statements
-in one transaction, the number first (SQLite's writers are serialised anyway)."""
+in one transaction, the number first (SQLite's writers are serialised anyway). The history row is the first entry
+of the dossier's hash chain (domain/chain.py): on PostgreSQL the server takes its hash, once the code is known."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.db.bulk import Dialects, dialect_insert
 from libs.identity import format_dossier_code
+from services.intake.domain.chain import canonical, link
 from services.intake.store.rows import DOSSIER_COLUMNS, dossier_values
 from services.intake.store.tables import DAILY_SEQUENCES, DOSSIERS, HISTORY, DossierRow
 
@@ -58,8 +60,8 @@ async def _statements(conn: AsyncConnection, outbox: Table, r: Receipt) -> str:
         await conn.execute(outbox.insert().values({
             **r.outbox, "headers": json.loads(r.outbox["headers"].replace(r.placeholder, code)),
             "payload": r.outbox["payload"].replace(r.placeholder, code)}))
-        await conn.execute(HISTORY.insert().values({
-            **r.history, "data": json.loads(r.history["data"].replace(r.placeholder, code))}))
+        entry = {**r.history, "data": json.loads(r.history["data"].replace(r.placeholder, code))}
+        await conn.execute(HISTORY.insert().values(link([entry], {})[0]))  # the first entry of the chain
     return code
 
 
@@ -80,9 +82,16 @@ _WRITE: Dialects[Callable[[AsyncConnection, Table, Receipt], Awaitable[str]]] = 
 # --- the receipt as one statement on PostgreSQL ------------------------------------------------------
 _JSON_COLUMNS = {"procedure", "documents"}
 _OUTBOX_COLUMNS = ["event_id", "event_type", "topic", "key", "headers", "payload", "created_at"]
-_HISTORY_COLUMNS = ["dossier_id", "event_id", "event_type", "source", "at", "actor", "agency", "state", "sub_state",
-                    "handover", "note", "data"]
 _CODE = "(SELECT code FROM d)"
+_HISTORY_COLUMNS = ["dossier_id", "event_id", "event_type", "source", "at", "actor", "agency", "state", "sub_state",
+                    "handover", "note", "data", "seq", "hash"]
+# The history entry is the first of the dossier's chain (domain/chain.py): seq 1, no prev_hash, and its hash taken
+# by the server over the canonical text computed here with the stand-in, the code put in by `replace` (the code
+# and the stand-in are plain ASCII, so the canonical JSON of the stored entry is exactly that text).
+_HISTORY_VALUES = {
+    "data": f"CAST(replace(:h_data, :placeholder, {_CODE}) AS json)",
+    "hash": f"encode(sha256(convert_to(replace(:h_canon, :placeholder, {_CODE}), 'UTF8')), 'hex')",
+}
 # NNNN: at least four digits, zero-padded, longer above 9999 (libs.identity.format_dossier_code).
 _PG_RECEIPT = text(f"""
 WITH seq AS (
@@ -103,9 +112,7 @@ WITH seq AS (
         for c in _OUTBOX_COLUMNS)})
 ), h AS (
     INSERT INTO dossier_history ({", ".join(_HISTORY_COLUMNS)})
-    VALUES ({", ".join(
-        f"CAST(replace(:h_{c}, :placeholder, {_CODE}) AS json)" if c == "data" else f":h_{c}"
-        for c in _HISTORY_COLUMNS)})
+    VALUES ({", ".join(_HISTORY_VALUES.get(c, f":h_{c}") for c in _HISTORY_COLUMNS)})
 )
 SELECT code FROM d
 """)
@@ -141,4 +148,6 @@ def _pg_params(r: Receipt) -> tuple[Any, ...]:
     params.update({f"o_{name}": value for name, value in r.outbox.items()})
     params.update({f"h_{name}": value.astimezone(UTC) if isinstance(value, datetime) else value
                    for name, value in r.history.items()})
+    params["h_seq"] = 1
+    params["h_canon"] = canonical({**r.history, "data": json.loads(r.history["data"]), "seq": 1}, None)
     return tuple(params[name] for name in _PG_RECEIPT_PARAMS)

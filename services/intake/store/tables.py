@@ -63,9 +63,12 @@ class DossierRow(Base, table=True):
 
 
 class DossierHistoryRow(Base, table=True):
-    """Every event of a dossier: processing's (the process-control slip, Form 02/04 data) and the desk's."""
+    """Every event of a dossier: processing's (the process-control slip, Form 02/04 data), the desk's and each
+    scan's `document.added` (its SHA-256), chained: `seq`, `prev_hash`, `hash` (domain/chain.py; none on entries
+    written before the chain existed)."""
 
     __tablename__ = "dossier_history"
+    __table_args__ = (sa.Index("ix_dossier_history_chain", "dossier_id", "seq", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     dossier_id: UUID = Field(index=True)
@@ -86,6 +89,9 @@ class DossierHistoryRow(Base, table=True):
     timeliness: str | None = Field(default=None, max_length=20)
     note: str = Field(default="", max_length=2000)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the whole event payload
+    seq: int | None = None  # place in the dossier's chain: 1, 2, …
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)  # SHA-256 hex of the entry's content and prev_hash
 
 
 class PaperRequestRow(Base, table=True):
