@@ -46,6 +46,8 @@ class CommonSettings(BaseSettings):
     # Latency traded for CPU: how long a consumer lets the broker gather records per fetch, and how long a
     # woken outbox relay waits for more commits to join its round (fuller batches, fewer round trips).
     consumer_fetch_wait_ms: int = 50
+    # Records wait and no batch came for this long: the consumer is restarted (libs/messaging/watchdog.py).
+    consumer_stall_seconds: float = Field(default=90.0, gt=0)
     relay_linger_ms: int = 10
 
     def unsafe_outside_development(self) -> list[str]:

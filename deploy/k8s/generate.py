@@ -96,6 +96,9 @@ def _env(service: str, port: int) -> list[dict[str, Any]]:
     return env
 
 
+REPLICAS = 2  # of each service (docs/deploy.md); never more consuming replicas than partitions (topics.yaml)
+
+
 def _deployment(service: str, port: int) -> dict[str, Any]:
     labels = {"app.kubernetes.io/name": service, **PART_OF}
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 5}
@@ -104,12 +107,21 @@ def _deployment(service: str, port: int) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": {"name": f"onestop-{service}", "labels": {**labels, "app.kubernetes.io/component": "service"}},
         "spec": {
-            "replicas": 1,
+            # Two of each (docs/deploy.md "How many of each service"); never more consuming replicas than the
+            # topics' 6 partitions. A new replica is ready before an old one leaves.
+            "replicas": REPLICAS,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001},
+                    # Time to leave the consumer group cleanly (its partitions move at once, not after a timeout).
+                    "terminationGracePeriodSeconds": 30,
+                    "topologySpreadConstraints": [{
+                        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": labels},
+                    }],
                     "initContainers": [{
                         "name": "migrate",
                         "image": IMAGE,
@@ -158,8 +170,20 @@ def _service(service: str, port: int) -> dict[str, Any]:
     }
 
 
+def _disruption_budget(service: str) -> dict[str, Any]:
+    """A drained node never takes both replicas of a service at once."""
+    labels = {"app.kubernetes.io/name": service, **PART_OF}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": f"onestop-{service}", "labels": labels},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}},
+    }
+
+
 def services() -> str:
-    docs = [doc for name, port in SERVICES.items() for doc in (_deployment(name, port), _service(name, port))]
+    docs = [doc for name, port in SERVICES.items()
+            for doc in (_deployment(name, port), _service(name, port), _disruption_budget(name))]
     return HEADER.format(source="deploy/k8s/generate.py") + _dump(docs)
 
 

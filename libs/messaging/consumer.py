@@ -14,7 +14,9 @@ session, and writes their effects before the commit — what a handler writes, a
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,6 +130,8 @@ class EventConsumer:
         self._batch_size = batch_size
         self._fetch_wait_ms = fetch_wait_ms
         self._handled: frozenset[type[Event]] = frozenset()
+        self._subscriber: Any = None
+        self.last_batch_at = time.monotonic()  # for the stall watchdog (watchdog.py)
         self._handler: BatchHandler | None = None
         self._tracer = messaging_tracer(tracer_provider)
 
@@ -148,7 +152,7 @@ class EventConsumer:
             await self.process_batch(list(msg.raw_message))
 
         handle.__name__ = f"{self.service}_consumer"
-        self._broker.subscriber(
+        self._subscriber = self._broker.subscriber(
             *topics,
             group_id=group_id,
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -162,13 +166,30 @@ class EventConsumer:
             fetch_max_wait_ms=self._fetch_wait_ms,
             decoder=_undecoded,
             title=f"{self.service}:{','.join(topics)}",
-        )(handle)
+        )
+        self._subscriber(handle)
+
+    def assigned(self) -> set[Any]:
+        """The partitions this process's aiokafka consumer holds now (none while it is not running)."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        return set(consumer.assignment()) if consumer is not None else set()
+
+    async def restart(self) -> None:
+        """Stop the subscriber (its aiokafka consumer leaves) and start it again: a fresh consumer that finds
+        its group coordinator and rejoins. What it had not committed it reads again; the inbox drops it."""
+        try:
+            await asyncio.wait_for(self._subscriber.stop(), timeout=30)
+        except Exception:  # a wedged consumer may not stop cleanly; the fresh one replaces it all the same
+            log.exception("%s: stopping the stalled consumer failed", self.service)
+        await self._subscriber.start()
+        self.last_batch_at = time.monotonic()
 
     async def process(self, record: Any, headers: dict[str, str] | None = None) -> None:
         """One record (tests, re-drives): the same path as a batch of one."""
         await self.process_batch([record])
 
     async def process_batch(self, records: list[Any]) -> None:
+        self.last_batch_at = time.monotonic()
         items: list[_Item] = []
         poison: Poison = []
         for record in records:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -46,7 +46,8 @@ class ConsumerLagMonitor:
     """Refreshes the lag gauge of one service's consumer groups every `interval` seconds."""
 
     def __init__(self, bootstrap: str, service: str, groups: Iterable[Group], gauge: Gauge,
-                 interval: float = 15.0, security: BaseSecurity | None = None) -> None:
+                 interval: float = 15.0, security: BaseSecurity | None = None,
+                 on_refresh: Callable[[dict[TopicPartition, int]], Awaitable[object]] | None = None) -> None:
         self.bootstrap = bootstrap
         # The service's own principal, translated as libs.messaging.security.client_options does (importing
         # libs.messaging here would be circular: its dead-letter tools use partitions_of below).
@@ -55,11 +56,14 @@ class ConsumerLagMonitor:
         self.groups = list(groups)
         self.gauge = gauge
         self.interval = interval
+        self.on_refresh = on_refresh  # e.g. the stall watchdog (libs/messaging/watchdog.py)
 
     async def run(self) -> None:
         while True:
             try:
-                await self.refresh()
+                lags = await self.refresh()
+                if self.on_refresh is not None:
+                    await self.on_refresh(lags)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker away: keep the last values, try again next round

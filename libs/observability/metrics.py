@@ -65,6 +65,10 @@ class PipelineMetrics:
             "onestop_dlq_publish_failures", "Failed attempts to publish a dead letter (retried; the consumer waits)",
             ["service"], registry=registry,
         ).labels(service)
+        self.consumer_restarts = Counter(
+            "onestop_consumer_restarts", "Consumers restarted by the stall watchdog (records waited, none came)",
+            ["service"], registry=registry,
+        ).labels(service)
         self.consumer_lag = Gauge(
             "onestop_consumer_lag_messages", "Records behind the partition end",
             ["service", "topic", "partition"], registry=registry,

@@ -34,6 +34,7 @@ from libs.messaging import (
 from libs.messaging.dlq import Sealer
 from libs.messaging.security import kafka_security
 from libs.messaging.tables import inbox_table, outbox_table
+from libs.messaging.watchdog import StallWatchdog
 from libs.observability import PipelineMetrics, make_tracer_provider, new_registry
 from libs.observability.lag import ConsumerLagMonitor, consumer_groups
 from libs.settings import CommonSettings, ServiceSettings
@@ -93,9 +94,11 @@ class Runtime:
         consumer.handle(events, handler)
         consumer.subscribe(topic_names, group_id or self.group_id)
         self.topics += [*topic_names, self.dlq_topic]
+        watchdog = StallWatchdog(self.name, lambda: consumer.last_batch_at, consumer.assigned, consumer.restart,
+                                 self.metrics.consumer_restarts, stalled_after=self.common.consumer_stall_seconds)
         lag = ConsumerLagMonitor(
             self.common.kafka_bootstrap, self.name, consumer_groups(self.broker), self.metrics.consumer_lag,
-            security=kafka_security(self.common),
+            security=kafka_security(self.common), on_refresh=watchdog.check,
         )
         self.loops.append(lag.run)
         return consumer

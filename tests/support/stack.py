@@ -26,6 +26,12 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "notifications": (topics.INTAKE, topics.PROCESSING), "reporting": (topics.INTAKE, topics.PROCESSING),
 }
 BASE_PORT = int(os.environ.get("ONESTOP_E2E_BASE_PORT", "18000"))  # services on BASE_PORT + 1 … + 4
+INSTANCE_STRIDE = 10  # a second instance of a service listens 10 ports above the first
+
+
+def instance_key(service: str, instance: int = 1) -> str:
+    """The key of one process in `Stack.procs` (and its log's name): the service's name for the first."""
+    return service if instance == 1 else f"{service}-{instance}"
 
 
 @dataclass
@@ -47,21 +53,26 @@ class Stack:
     def port(service: str) -> int:
         return BASE_PORT + 1 + SERVICES.index(service)
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.port(service)}"
+    def instance_port(self, service: str, instance: int = 1) -> int:
+        """Instance 1 on `port(service)`; instance n on INSTANCE_STRIDE × (n − 1) above it."""
+        return self.port(service) + INSTANCE_STRIDE * (instance - 1)
 
-    def log(self, service: str) -> Path:
-        return self.run_dir / "logs" / f"{service}.log"
+    def url(self, service: str, instance: int = 1) -> str:
+        return f"http://127.0.0.1:{self.instance_port(service, instance)}"
 
-    def env(self, service: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    def log(self, service: str, instance: int = 1) -> Path:
+        return self.run_dir / "logs" / f"{instance_key(service, instance)}.log"
+
+    def env(self, service: str, overrides: dict[str, str] | None = None, instance: int = 1) -> dict[str, str]:
         prefix = f"ONESTOP_{service.upper()}_"
         return {
             **os.environ,
             "ONESTOP_KAFKA_BOOTSTRAP": self.kafka,
             "ONESTOP_RUN_DIR": str(self.run_dir),
             "ONESTOP_CLOCK": "controlled",  # one shared clock file; tests may jump days
-            f"{prefix}PORT": str(self.port(service)),
+            f"{prefix}PORT": str(self.instance_port(service, instance)),
             f"{prefix}DATABASE_URL": self.db_urls[service],
+            # Every instance of a service in the one group: they share the topics' partitions.
             f"{prefix}CONSUMER_GROUP": self.group(service),
             # The tests (and the console) stand in for citizens behind a proxy on this host: intake believes
             # X-Forwarded-For from 127.0.0.1 only (its look-up limit is per citizen address).
@@ -70,18 +81,21 @@ class Stack:
             **(overrides or {}),
         }
 
-    def start(self, service: str, overrides: dict[str, str] | None = None) -> None:
-        if _listening(self.port(service)):  # else /readyz would be answered by someone else's process
-            raise RuntimeError(f"port {self.port(service)} for {service} is taken (another stack or bench running?)")
-        self.log(service).parent.mkdir(parents=True, exist_ok=True)
-        out = self.log(service).open("ab")
-        self.procs[service] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=self.env(service, overrides),
+    def start(self, service: str, overrides: dict[str, str] | None = None, instance: int = 1) -> None:
+        """Start one process of `service`; `instance` > 1 runs another on its own port, log and pid, on the
+        same database and consumer group (two of a service, as a Deployment with two replicas would)."""
+        port = self.instance_port(service, instance)
+        if _listening(port):  # else /readyz would be answered by someone else's process
+            raise RuntimeError(f"port {port} for {service} is taken (another stack or bench running?)")
+        self.log(service, instance).parent.mkdir(parents=True, exist_ok=True)
+        out = self.log(service, instance).open("ab")
+        self.procs[instance_key(service, instance)] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"], cwd=ROOT, env=self.env(service, overrides, instance),
             stdout=out, stderr=subprocess.STDOUT,
         )
 
-    def kill9(self, service: str) -> None:
-        proc = self.procs.pop(service)
+    def kill9(self, service: str, instance: int = 1) -> None:
+        proc = self.procs.pop(instance_key(service, instance))
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
 
@@ -95,8 +109,10 @@ class Stack:
                 proc.kill()
         self.procs.clear()
 
-    async def wait_ready(self, service: str, timeout: float = 60) -> None:
-        await wait_http_ok(service, self.procs[service], f"{self.url(service)}/readyz", self.log(service), timeout)
+    async def wait_ready(self, service: str, timeout: float = 60, instance: int = 1) -> None:
+        key = instance_key(service, instance)
+        await wait_http_ok(key, self.procs[key], f"{self.url(service, instance)}/readyz",
+                           self.log(service, instance), timeout)
 
     async def clock(self, *, set_to: str | None = None, advance_seconds: float | None = None) -> str:
         """Move the one clock all four processes share (they run with ONESTOP_CLOCK=controlled)."""

@@ -279,6 +279,17 @@ def test_deployments_run_each_service_as_in_the_code() -> None:
                         for s in SERVICES}
 
 
+def test_two_replicas_of_each_service_never_more_than_the_partitions_and_a_disruption_budget() -> None:
+    """docs/deploy.md "How many of each service": two of each, rolled one at a time, never both drained."""
+    partitions = min(t["spec"]["partitions"] for t in of_kind("KafkaTopic"))
+    budgets = {d["metadata"]["name"]: d["spec"] for d in of_kind("PodDisruptionBudget")}
+    for deployment in of_kind("Deployment"):
+        spec, name = deployment["spec"], deployment["metadata"]["name"]
+        assert 2 == spec["replicas"] <= partitions, name
+        assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}, name
+        assert budgets[name] == {"minAvailable": 1, "selector": spec["selector"]}, name
+
+
 def test_shared_env_config_map_names_real_settings() -> None:
     for kustomization in K8S.rglob("kustomization.yaml"):
         for generator in yaml.safe_load(kustomization.read_text(encoding="utf-8")).get("configMapGenerator", []):

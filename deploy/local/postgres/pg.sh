@@ -9,6 +9,7 @@
 #   install              apt-get install postgresql when no pg_ctl exists (needs root)
 #   start                initdb on first start, then start; idempotent; waits for pg_isready
 #   stop                 fast shutdown (data kept)
+#   kill9                SIGKILL the postmaster (chaos tests); data kept, the next start recovers from the WAL
 #   status               exit 0 when running, 3 when stopped
 #   wipe                 stop and delete the cluster (all data!)
 #   createdbs [names..]  role onestop/onestop + databases owned by it (idempotent)
@@ -196,6 +197,29 @@ cmd_stop() {
   fi
 }
 
+# A crash: SIGKILL the postmaster. Its backends notice within moments and exit on their own; the next start
+# refuses to run while any of them still holds the old shared memory, so wait for them (and SIGKILL what
+# is left after 10 s: a crashed machine leaves none either).
+cmd_kill9() {
+  local pid children
+  if ! is_running; then
+    log "not running"
+    return 0
+  fi
+  pid="$(head -n 1 "$DATA_DIR/postmaster.pid")"
+  children="$(pgrep -P "$pid" || true)"
+  kill -KILL "$pid"
+  for _ in $(seq 1 40); do
+    local alive=""
+    for c in $children; do kill -0 "$c" 2>/dev/null && alive="$alive $c"; done
+    [[ -z "$alive" ]] && break
+    sleep 0.25
+  done
+  for c in $children; do kill -KILL "$c" 2>/dev/null || true; done
+  wait_zombie_postmaster
+  log "killed postmaster $pid with SIGKILL"
+}
+
 cmd_status() {
   if is_running; then
     log "running on $HOST:$PORT (data: $DATA_DIR, log: $LOG_FILE)"
@@ -251,7 +275,7 @@ cmd_url() {
 }
 
 usage() {
-  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -261,6 +285,7 @@ main() {
     install) cmd_install ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
+    kill9) cmd_kill9 ;;
     status) cmd_status ;;
     wipe) cmd_wipe ;;
     createdbs) cmd_createdbs "$@" ;;

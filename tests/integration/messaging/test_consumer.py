@@ -22,7 +22,8 @@ from libs.messaging.dlq import Sealer
 from libs.observability import PipelineMetrics
 from tests.conftest import KAFKA, unique
 from tests.integration.messaging.conftest import engine_with
-from tests.support.kafka import find_records, headers_of
+from tests.support.kafka import find_records, headers_of, publish_raw
+from tests.support.stack import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -208,3 +209,31 @@ async def test_a_dead_letter_that_cannot_be_published_is_retried_and_counted(
     dead = await find_records(KAFKA, dlq, lambda r: True)
     assert [headers_of(d)["dlq_source_offset"] for d in dead] == ["0"]  # parked once, after two failed tries
     assert c._metrics.dlq_publish_failures._value.get() == 2
+
+
+async def test_a_restarted_consumer_rejoins_its_group_and_consumes_again(consumer: Any, connected_broker: Any) -> None:
+    """What the stall watchdog does to a consumer a broker kill left outside its group (libs/messaging/watchdog.py):
+    the subscriber stops and starts again with a fresh aiokafka consumer, which rejoins and goes on."""
+    c, sessions, _ = consumer
+    broker, _ = connected_broker
+    topic = unique("test.restart")
+    await ensure_topics(KAFKA, [topic], 2, 1)
+    c.subscribe([topic], unique("test-restart-group"))
+    await broker.start()
+
+    async def publish(i: int) -> None:
+        event = probe(i)
+        env = Envelope.for_event(event, datetime.now(UTC))
+        await publish_raw(KAFKA, topic, event.key, encode(event), env.headers())
+
+    async def applied(n: int) -> bool:
+        return await effect_count(sessions) == n
+
+    await publish(1)
+    await eventually(lambda: applied(1), timeout=30)
+    before = c.last_batch_at
+    await c.restart()
+    assert c.last_batch_at > before
+    await publish(2)
+    await eventually(lambda: applied(2), timeout=30)
+    assert c.assigned(), "the fresh consumer holds the topic's partitions again"
