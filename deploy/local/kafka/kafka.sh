@@ -46,63 +46,9 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 READY_RE='Kafka Server started|started \(kafka\.server'
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { printf 'kafka.sh: ERROR: %s\n' "$*" >&2; exit 1; }
-
-# ---------------------------------------------------------------------------- prerequisites
-JAVA=""
-need_java() {
-  [[ -n "$JAVA" ]] && return 0
-  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
-    JAVA="$JAVA_HOME/bin/java"
-  elif command -v java >/dev/null 2>&1; then
-    JAVA="$(command -v java)"
-  else
-    die "java not found. Install a JDK 17 or newer (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
-  fi
-  local ver major
-  ver="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
-  major="${ver%%.*}"
-  [[ "$major" == 1 ]] && major="$(echo "$ver" | cut -d. -f2)"   # 1.8.0_x style
-  [[ "$major" =~ ^[0-9]+$ ]] || die "cannot read the Java version from '$JAVA -version' (got '$ver')."
-  (( major >= 17 )) || die "Kafka 4.x needs Java 17 or newer; '$JAVA' is Java $ver. Install JDK 17+ or set JAVA_HOME."
-}
-
-need_mvn() {
-  command -v mvn >/dev/null 2>&1 \
-    || die "mvn (Apache Maven) not found; it is needed once to fetch the Kafka jars into $LIB (Debian: apt-get install maven)."
-}
-
-# ---------------------------------------------------------------------------- helpers
-pom_hash() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
-
-lib_complete() {
-  # Complete = stamp written by the last successful fetch of this very pom.xml, and every jar it
-  # listed still present.
-  [[ -f "$STAMP" ]] || return 1
-  [[ "$(head -n1 "$STAMP")" == "$(pom_hash)" ]] || return 1
-  local jar n=0
-  while IFS= read -r jar; do
-    [[ -f "$LIB/$jar" ]] || return 1
-    n=$((n + 1))
-  done < <(tail -n +2 "$STAMP")
-  (( n > 0 ))
-}
-
-port_open() {  # port_open PORT -> 0 if something accepts TCP on localhost:PORT
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-broker_pid() {  # prints the pid if the pid file names a live kafka.Kafka JVM; else returns 1
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  # Guard against pid reuse: the process must be our broker.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'kafka\.Kafka' || return 1
-  echo "$pid"
-}
+NAME=kafka.sh PRODUCT="Kafka 4.x" MAIN_RE='kafka\.Kafka'
+# shellcheck source=../lib/jvm.sh
+source "$HERE/../lib/jvm.sh"
 
 is_ready() {  # broker accepts TCP on KAFKA_PORT and logged its start marker in this run's log
   port_open "$KAFKA_PORT" && [[ -f "$OUT" ]] && grep -Eq "$READY_RE" "$OUT"
@@ -223,7 +169,7 @@ cmd_format() {
 
 cmd_start() {
   local pid
-  if pid="$(broker_pid)"; then
+  if pid="$(server_pid)"; then
     if is_ready; then
       log "already running (pid $pid) on localhost:$KAFKA_PORT"
       if [[ -n "$KAFKA_SASL_PORT" ]] && ! port_open "$KAFKA_SASL_PORT"; then
@@ -277,7 +223,7 @@ cmd_start() {
 
 cmd_stop() {
   local pid
-  if ! pid="$(broker_pid)"; then
+  if ! pid="$(server_pid)"; then
     rm -f "$PIDFILE"
     log "not running"
     return 0
@@ -298,7 +244,7 @@ cmd_stop() {
 
 cmd_kill9() {
   local pid
-  if ! pid="$(broker_pid)"; then
+  if ! pid="$(server_pid)"; then
     rm -f "$PIDFILE"
     log "not running"
     return 0
@@ -321,7 +267,7 @@ cmd_wipe() {
 
 cmd_status() {
   local pid
-  if pid="$(broker_pid)"; then
+  if pid="$(server_pid)"; then
     if is_ready; then
       echo "running pid=$pid bootstrap=localhost:$KAFKA_PORT state=$STATE"
       return 0

@@ -44,63 +44,9 @@ S3PROXY_START_TIMEOUT="${S3PROXY_START_TIMEOUT:-60}"
 S3PROXY_STOP_TIMEOUT="${S3PROXY_STOP_TIMEOUT:-20}"
 READY_RE='Server -- Started|jetty\.server\.Server - Started'
 
-log() { printf 's3proxy.sh: %s\n' "$*" >&2; }
-die() { printf 's3proxy.sh: ERROR: %s\n' "$*" >&2; exit 1; }
-
-# ---------------------------------------------------------------------------- prerequisites
-JAVA=""
-need_java() {
-  [[ -n "$JAVA" ]] && return 0
-  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
-    JAVA="$JAVA_HOME/bin/java"
-  elif command -v java >/dev/null 2>&1; then
-    JAVA="$(command -v java)"
-  else
-    die "java not found. Install a JDK 17 or newer (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
-  fi
-  local ver major
-  ver="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
-  major="${ver%%.*}"
-  [[ "$major" == 1 ]] && major="$(echo "$ver" | cut -d. -f2)"   # 1.8.0_x style
-  [[ "$major" =~ ^[0-9]+$ ]] || die "cannot read the Java version from '$JAVA -version' (got '$ver')."
-  (( major >= 17 )) || die "S3Proxy 4.x needs Java 17 or newer; '$JAVA' is Java $ver. Install JDK 17+ or set JAVA_HOME."
-}
-
-need_mvn() {
-  command -v mvn >/dev/null 2>&1 \
-    || die "mvn (Apache Maven) not found; it is needed once to fetch the S3Proxy jars into $LIB (Debian: apt-get install maven)."
-}
-
-# ---------------------------------------------------------------------------- helpers
-pom_hash() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
-
-lib_complete() {
-  # Complete = stamp written by the last successful fetch of this very pom.xml, and every jar it
-  # listed still present.
-  [[ -f "$STAMP" ]] || return 1
-  [[ "$(head -n1 "$STAMP")" == "$(pom_hash)" ]] || return 1
-  local jar n=0
-  while IFS= read -r jar; do
-    [[ -f "$LIB/$jar" ]] || return 1
-    n=$((n + 1))
-  done < <(tail -n +2 "$STAMP")
-  (( n > 0 ))
-}
-
-port_open() {  # port_open PORT -> 0 if something accepts TCP on localhost:PORT
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-server_pid() {  # prints the pid if the pid file names a live S3Proxy JVM; else returns 1
-  [[ -f "$PIDFILE" ]] || return 1
-  local pid
-  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
-  # Guard against pid reuse: the process must be our server.
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q 'org\.gaul\.s3proxy\.Main' || return 1
-  echo "$pid"
-}
+NAME=s3proxy.sh PRODUCT="S3Proxy 4.x" MAIN_RE='org\.gaul\.s3proxy\.Main'
+# shellcheck source=../lib/jvm.sh
+source "$HERE/../lib/jvm.sh"
 
 is_ready() {  # server accepts TCP on S3PROXY_PORT and logged Jetty's start line in this run's log
   port_open "$S3PROXY_PORT" && [[ -f "$OUT" ]] && grep -Eq "$READY_RE" "$OUT"

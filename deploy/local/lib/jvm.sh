@@ -1,0 +1,63 @@
+# Helpers shared by the scripts that run a JVM server from Maven Central jars (kafka/kafka.sh,
+# s3proxy/s3proxy.sh). The sourcing script sets, before sourcing:
+#   NAME       its name in messages (kafka.sh)          PRODUCT  what it runs (Kafka 4.x)
+#   HERE       its folder (pom.xml is there)            LIB      where the jars go
+#   STAMP      the fetch stamp (pom hash + jar names)   PIDFILE  the server's pid file
+#   MAIN_RE    a regex of the server's main class, to tell our JVM from a reused pid
+# shellcheck shell=bash
+
+log() { printf '%s: %s\n' "$NAME" "$*" >&2; }
+die() { printf '%s: ERROR: %s\n' "$NAME" "$*" >&2; exit 1; }
+
+JAVA=""
+need_java() {
+  [[ -n "$JAVA" ]] && return 0
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+    JAVA="$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null 2>&1; then
+    JAVA="$(command -v java)"
+  else
+    die "java not found. Install a JDK 17 or newer (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME."
+  fi
+  local ver major
+  ver="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
+  major="${ver%%.*}"
+  [[ "$major" == 1 ]] && major="$(echo "$ver" | cut -d. -f2)"   # 1.8.0_x style
+  [[ "$major" =~ ^[0-9]+$ ]] || die "cannot read the Java version from '$JAVA -version' (got '$ver')."
+  (( major >= 17 )) || die "$PRODUCT needs Java 17 or newer; '$JAVA' is Java $ver. Install JDK 17+ or set JAVA_HOME."
+}
+
+need_mvn() {
+  command -v mvn >/dev/null 2>&1 \
+    || die "mvn (Apache Maven) not found; it is needed once to fetch the $PRODUCT jars into $LIB (Debian: apt-get install maven)."
+}
+
+pom_hash() { sha256sum "$HERE/pom.xml" | cut -d' ' -f1; }
+
+lib_complete() {
+  # Complete = stamp written by the last successful fetch of this very pom.xml, and every jar it
+  # listed still present.
+  [[ -f "$STAMP" ]] || return 1
+  [[ "$(head -n1 "$STAMP")" == "$(pom_hash)" ]] || return 1
+  local jar n=0
+  while IFS= read -r jar; do
+    [[ -f "$LIB/$jar" ]] || return 1
+    n=$((n + 1))
+  done < <(tail -n +2 "$STAMP")
+  (( n > 0 ))
+}
+
+port_open() {  # port_open PORT -> 0 if something accepts TCP on localhost:PORT
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+server_pid() {  # prints the pid if the pid file names a live JVM of ours; else returns 1
+  [[ -f "$PIDFILE" ]] || return 1
+  local pid
+  pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # Guard against pid reuse: the process must be our server.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$MAIN_RE" || return 1
+  echo "$pid"
+}
