@@ -18,7 +18,8 @@ KAFKA = os.environ.get("ONESTOP_KAFKA_BOOTSTRAP", "localhost:9092")
 PG_ADMIN = os.environ.get("ONESTOP_TEST_PG", "postgresql://onestop:onestop@127.0.0.1:5432/postgres")
 
 
-def _reachable(hostport: str) -> bool:
+def reachable(hostport: str) -> bool:
+    """Something accepts TCP on host:port (the broker's listeners, S3Proxy)."""
     host, port = hostport.rsplit(":", 1)
     try:
         with socket.create_connection((host, int(port)), timeout=2):
@@ -29,7 +30,7 @@ def _reachable(hostport: str) -> bool:
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> str:
-    if not _reachable(KAFKA):
+    if not reachable(KAFKA):
         pytest.fail(f"Kafka is not reachable at {KAFKA}: run `make test` (or deploy/local/kafka/kafka.sh start)")
     return KAFKA
 
@@ -75,7 +76,7 @@ def s3proxy_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> str:
-    if not _reachable(f"127.0.0.1:{S3_TEST_PORT}"):
+    if not reachable(f"127.0.0.1:{S3_TEST_PORT}"):
         done = subprocess.run([str(S3PROXY_SH), "start"], env=s3proxy_env(), capture_output=True, text=True,
                               timeout=300, check=False)
         if done.returncode != 0:

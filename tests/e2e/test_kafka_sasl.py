@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from pydantic import SecretStr
 from libs.contracts import topics
 from libs.messaging.security import client_options, kafka_security
 from libs.settings import CommonSettings
-from tests.conftest import NewDatabase
+from tests.conftest import NewDatabase, reachable
 from tests.e2e.test_walking_skeleton import case_of, dossier, notices_of, officer_headers, received_count
 from tests.support.kafka import publish_raw, start_groups_at_end
 from tests.support.stack import CONSUMES, SERVICES, Stack, eventually
@@ -66,18 +65,9 @@ def sasl_options(service: str) -> dict[str, Any]:
     return client_options(kafka_security(principal(service)))
 
 
-def _listening(hostport: str) -> bool:
-    host, port = hostport.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 async def sasl_stack(kafka_bootstrap: str, new_database: NewDatabase) -> AsyncIterator[SaslStack]:
-    if not _listening(SASL):
+    if not reachable(SASL):
         pytest.fail(f"no SASL listener at {SASL}: the test broker must run with KAFKA_SASL_PORT "
                     "(Makefile TEST_KAFKA; `kafka.sh restart` a broker started without it)")
     run_dir = Path(tempfile.mkdtemp(prefix="onestop-sasl-"))
