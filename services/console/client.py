@@ -64,6 +64,24 @@ class Services:
             raise ServiceError(response.status_code, _detail(response))
         return response
 
+    async def stream(self, service: str, method: str, path: str, token: str | None = None,
+                     **kwargs: Any) -> httpx.Response:
+        """The response with its body still unread (a scan streamed through, never held whole); the caller
+        closes it. ServiceError for any 4xx/5xx answer, as `raw`."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        client = self._clients[service]
+        try:
+            response = await client.send(client.build_request(method, path, headers=headers, **kwargs), stream=True)
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"Dịch vụ {service} không phản hồi ({type(exc).__name__})") from exc
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            raise ServiceError(response.status_code, _detail(response))
+        return response
+
     async def json(self, service: str, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         return (await self.raw(service, method, path, token, **kwargs)).json()
 

@@ -31,6 +31,14 @@ class ConsoleSettings(ServiceSettings):
     oidc_scope: str = "openid profile"
     public_url: str = "http://127.0.0.1:8000"  # where the issuer sends the officer back (redirect URI base)
     page_size: int = 20
+    # A scan upload's whole form (the console's body bound on that route): above the per-file limit plus the
+    # form's envelope, so a file is refused with its reason below, never cut by a bare 413.
+    max_upload_bytes: int = 32 * 1024 * 1024
+    # Intake's limits (ONESTOP_STORAGE_MAX_FILE_BYTES / _MAX_DOSSIER_BYTES; keep them equal). Intake answers an
+    # oversized upload before reading it and closes the connection, which resets the rest of the upload and loses
+    # its 413; so the console, which knows the size before sending, refuses such a file itself, with intake's reason.
+    upload_file_max_bytes: int = 20 * 1024 * 1024
+    upload_dossier_max_bytes: int = 100 * 1024 * 1024
 
     @property
     def secure_cookies(self) -> bool:

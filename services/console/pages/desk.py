@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.console.client import ServiceError
-from services.console.pages import forms
+from services.console.pages import documents, forms
 from services.console.sessions import Session
 from services.console.web import (
     CODE_PATTERN,
@@ -102,6 +103,26 @@ def router() -> APIRouter:
                    format: str = "html") -> Response:
         return await _slip(request, session, f"/dossiers/{code}/slips/{form}", format)
 
+    # Before the counter moves' catch-all /dossiers/{code}/{move}.
+    @r.post("/dossiers/{code}/documents")
+    async def upload(request: Request, session: Poster, code: DossierCode) -> Response:
+        """One scan of a checklist paper, streamed on to intake; its refusal (413, 415…) shows beside the item."""
+        _desk(session)
+        form = await request.form()  # already parsed by the CSRF check; the file is spooled, not in memory
+        item, file = forms.text(form, "item"), form.get("file")
+        if not item.isdigit() or not 1 <= int(item) <= 100:
+            return error_page(request, ServiceError(404, "Không có giấy tờ này."), back=f"/desk/dossiers/{code}")
+        if not isinstance(file, UploadFile):
+            reason: str | None = "Chưa chọn tệp."
+        else:
+            c = console(request)
+            scans = await documents.manifest(c.services, session, code) or []
+            limits = documents.Limits(c.settings.upload_file_max_bytes, c.settings.upload_dossier_max_bytes)
+            reason = await documents.upload(c.services, session, code, int(item), file, limits, scans)
+        if reason:
+            return await _dossier_page(request, session, code, doc_errors={int(item): reason}, status=422)
+        return RedirectResponse(f"/desk/dossiers/{code}?done=documents#documents-h", status_code=303)
+
     @r.post("/dossiers/{code}/{move}")
     async def counter_move(request: Request, session: Poster, code: DossierCode, move: str) -> Response:
         """Supplement handed in, withdrawal, hand-over of the result, the applicant's rating."""
@@ -181,12 +202,17 @@ async def _submit(request: Request, session: Session, path: str) -> Response:
 
 
 async def _dossier_page(request: Request, session: Session, code: str, error: str = "",
-                        status: int = 200) -> Response:
+                        status: int = 200, doc_errors: dict[int, str] | None = None) -> Response:
     services = console(request).services
     dossier = await services.json("intake", "GET", f"/dossiers/{code}", session.token)
     history = await services.json("intake", "GET", f"/dossiers/{code}/history", session.token)
+    scans = await documents.manifest(services, session, code)
+    # The checklist the items are numbered by; the catalogue's current version, which intake checks again.
+    found = [p for p in await _procedures(request) if p["code"] == dossier.get("procedure_code")]
     return render(request, "desk/dossier.html", status=status, d=dossier, history=history, error=error,
-                  slips=SLIP_FORMS, channels=CHANNELS, done=request.query_params.get("done", ""))
+                  slips=SLIP_FORMS, channels=CHANNELS, done=request.query_params.get("done", ""),
+                  scans=scans, checklist=found[0].get("documents", []) if found else [],
+                  doc_errors=doc_errors or {}, accept=documents.ACCEPT)
 
 
 async def _slip(request: Request, session: Session, path: str, fmt: str) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from starlette.datastructures import FormData
 
 from services.console.actions import offers
 from services.console.client import ServiceError
-from services.console.pages import forms
+from services.console.pages import documents, forms
 from services.console.sessions import Session
 from services.console.web import DUE_SOON_SECONDS, TZ, DossierCode, Officer, Poster, console, render, require_role
 
@@ -46,7 +47,12 @@ def router() -> APIRouter:
                                                      params={"held": "true", "limit": 1000})
         waiting = sorted((c for c in rows if c.get("ack_due_at")), key=lambda c: c["ack_due_at"])
         results = [c for c in rows if c["state"] == 9 and c["holder_agency"] != c["receiving_agency"]]
-        return render(request, "queue/inbox.html", waiting=waiting, results=results)
+        # Each entry's scans, asked for together (the inbox is a handful of cases, not the whole queue).
+        codes = list(dict.fromkeys(c["code"] for c in waiting + results))
+        found = await asyncio.gather(*(documents.manifest(console(request).services, session, code)
+                                       for code in codes))
+        return render(request, "queue/inbox.html", waiting=waiting, results=results, scans=dict(zip(codes, found,
+                                                                                                      strict=True)))
 
     @r.get("/cases/{code}")
     async def case_page(request: Request, session: Officer, code: DossierCode) -> Response:
@@ -111,6 +117,8 @@ def _params(form: FormData) -> dict[str, Any]:
 
 
 async def _case(request: Request, session: Session, code: str, error: str = "", status: int = 200) -> Response:
-    case = await console(request).services.json("processing", "GET", f"/cases/{code}", session.token)
+    services = console(request).services
+    case = await services.json("processing", "GET", f"/cases/{code}", session.token)
+    scans = await documents.manifest(services, session, code)
     return render(request, "queue/case.html", status=status, case=case, offers=offers(case, session.officer),
-                  error=error, done=request.query_params.get("done", ""))
+                  error=error, done=request.query_params.get("done", ""), scans=scans)

@@ -1,0 +1,136 @@
+"""A dossier's scans (issue 17): the manifest beside a dossier, the desk's upload to intake, and the download —
+all through intake's documents API with the officer's token. The console keeps no copy: an upload is spooled by
+the form parser only to be hashed and streamed on; a download streams intake's answer through."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+
+from services.console.client import ServiceError, Services
+from services.console.sessions import Session
+from services.console.web import DossierCode, Officer, console, require_role
+
+CHUNK = 64 * 1024
+UPLOAD_PATH = r"/desk/dossiers/[^/]+/documents"  # the console's route whose body may pass its 1 MiB bound
+ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+READERS = ("desk_officer", "specialist", "department_head")  # intake's READER_ROLES
+MEDIA = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+DIGITISATION = {0: "Chưa số hóa", 1: "Đã số hóa", 2: "Tái sử dụng giấy tờ của hồ sơ khác",
+                3: "Tái sử dụng kết quả của hồ sơ khác"}
+# Intake's reasons are English and for clients; the officer reads these, beside the item.
+REFUSALS = {
+    413: "Tệp quá lớn: mỗi tệp tối đa 20 MB và cả hồ sơ tối đa 100 MB. Chưa lưu tệp này.",
+    415: "Tệp không phải PDF, JPEG hoặc PNG (xét theo nội dung tệp, không theo tên tệp). Chưa lưu tệp này.",
+    400: "Việc tải lên bị gián đoạn, chưa lưu tệp này. Hãy thử lại.",
+}
+
+
+def size_label(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+    return f"{max(size, 1) / 1024:.0f} KB" if size >= 1024 else f"{size} byte"
+
+
+def shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The manifest as the pages show it: type, size and digitisation state in Vietnamese."""
+    return [{**row, "type_label": MEDIA.get(row["media_type"], row["media_type"]),
+             "size_label": size_label(int(row["size"])),
+             "digitisation_label": DIGITISATION.get(row["digitisation"], str(row["digitisation"]))}
+            for row in rows]
+
+
+async def manifest(services: Services, session: Session, code: str) -> list[dict[str, Any]] | None:
+    """The dossier's scans; None when intake will not show them to this officer (404: e.g. an agency that has not
+    acknowledged the dossier yet), so the page says so instead of failing as a whole."""
+    try:
+        rows = await services.json("intake", "GET", f"/dossiers/{code}/documents", session.token)
+    except ServiceError as exc:
+        if exc.status not in (403, 404):
+            raise
+        return None
+    return shown(rows)
+
+
+def upload_key(code: str, item: int, file_hash: str) -> str:
+    """The same file for the same item of the same dossier is one upload: a double submit stores once."""
+    return "console-" + hashlib.sha256(f"{code}\n{item}\n{file_hash}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Limits:
+    file_bytes: int
+    dossier_bytes: int
+
+
+def room(limits: Limits, scans: list[dict[str, Any]], item: int, file_hash: str) -> int:
+    """The largest file intake takes now, as it reckons it: a repeat of a listed upload (same item, same bytes)
+    adds nothing, so only the per-file limit applies to it; a new one also fits in what the dossier has left."""
+    if any(s["checklist_item"] == item and s["sha256"] == file_hash for s in scans):
+        return limits.file_bytes
+    return min(limits.file_bytes, limits.dossier_bytes - sum(int(s["size"]) for s in scans))
+
+
+async def upload(services: Services, session: Session, code: str, item: int, file: UploadFile,
+                 limits: Limits, scans: list[dict[str, Any]]) -> str | None:
+    """Stream one scan to intake; None when stored (or stored before), else the reason in Vietnamese.
+    `scans`: the dossier's manifest as it stands."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := await file.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    if size == 0:
+        return "Tệp rỗng hoặc chưa chọn tệp."
+    if size > room(limits, scans, item, digest.hexdigest()):
+        return REFUSALS[413]  # intake would answer so before reading, and the reset upload would lose it
+    await file.seek(0)
+
+    async def body() -> AsyncIterator[bytes]:
+        while chunk := await file.read(CHUNK):
+            yield chunk
+
+    # Content-Length lets intake refuse an oversized file before a byte of it is read.
+    headers = {"Idempotency-Key": upload_key(code, item, digest.hexdigest()),
+               "Content-Type": "application/octet-stream", "Content-Length": str(size)}
+    params: dict[str, Any] = {"item": item}
+    if file.filename:
+        params["file_name"] = file.filename[:1000]
+    try:
+        await services.raw("intake", "POST", f"/dossiers/{code}/documents", session.token, headers=headers,
+                           params=params, content=body(), timeout=120.0)
+    except ServiceError as exc:
+        if exc.status in REFUSALS:
+            return REFUSALS[exc.status]
+        if exc.status == 422:
+            return f"Không lưu được tệp: {exc.message}"
+        if exc.status == 503:  # the connection went mid-upload (intake restarting, or a limit set lower there)
+            return ("Không gửi được tệp tới dịch vụ tiếp nhận (" + exc.message + "). Chưa lưu tệp này; hãy thử lại "
+                    "sau ít phút, và kiểm tra tệp không quá 20 MB.")
+        raise
+    return None
+
+
+def router() -> APIRouter:
+    r = APIRouter()
+
+    @r.get("/documents/{code}/{document_id}")
+    async def download(request: Request, session: Officer, code: DossierCode, document_id: uuid.UUID) -> Response:
+        """Intake's content answer streamed through; its 404 (not one of the officer's dossiers) is our 404."""
+        require_role(session, *READERS)
+        got = await console(request).services.stream(
+            "intake", "GET", f"/dossiers/{code}/documents/{document_id}/content", session.token)
+        passed = ("Content-Length", "Content-Disposition", "Content-Encoding")  # the bytes go through as sent
+        headers = {name: got.headers[name] for name in passed if name in got.headers}
+        return StreamingResponse(got.aiter_raw(), media_type=got.headers.get("Content-Type"),
+                                 headers={**headers, "Cache-Control": "private, no-store"},
+                                 background=BackgroundTask(got.aclose))
+
+    return r
