@@ -46,7 +46,7 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 READY_RE='Kafka Server started|started \(kafka\.server'
 
-NAME=kafka.sh PRODUCT="Kafka 4.x" MAIN_RE='kafka\.Kafka'
+STOP_TIMEOUT="$KAFKA_STOP_TIMEOUT" STATE_NAME=kafka NAME=kafka.sh PRODUCT="Kafka 4.x" MAIN_RE='kafka\.Kafka'
 # shellcheck source=../lib/jvm.sh
 source "$HERE/../lib/jvm.sh"
 
@@ -219,50 +219,6 @@ cmd_start() {
   log "broker not ready after ${KAFKA_START_TIMEOUT}s (pid $pid still running). Last log lines ($OUT):"
   tail_log 60
   exit 1
-}
-
-cmd_stop() {
-  local pid
-  if ! pid="$(server_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping pid $pid (SIGTERM, up to ${KAFKA_STOP_TIMEOUT}s)"
-  local t0=$SECONDS
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.25; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still alive after ${KAFKA_STOP_TIMEOUT}s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$PIDFILE"
-  log "stopped in $((SECONDS - t0)) s"
-}
-
-cmd_kill9() {
-  local pid
-  if ! pid="$(server_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  rm -f "$PIDFILE"
-  log "killed pid $pid with SIGKILL"
-}
-
-cmd_wipe() {
-  cmd_stop
-  case "$STATE" in
-    */kafka) ;;
-    *) die "refusing to delete unexpected state dir '$STATE'" ;;
-  esac
-  rm -rf "$STATE"
-  log "wiped $STATE"
 }
 
 cmd_status() {

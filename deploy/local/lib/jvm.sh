@@ -4,6 +4,8 @@
 #   HERE       its folder (pom.xml is there)            LIB      where the jars go
 #   STAMP      the fetch stamp (pom hash + jar names)   PIDFILE  the server's pid file
 #   MAIN_RE    a regex of the server's main class, to tell our JVM from a reused pid
+#   STATE      its state dir, whose last part is STATE_NAME (wipe deletes nothing else)
+#   STOP_TIMEOUT  seconds between SIGTERM and SIGKILL on stop
 # shellcheck shell=bash
 
 log() { printf '%s: %s\n' "$NAME" "$*" >&2; }
@@ -60,4 +62,48 @@ server_pid() {  # prints the pid if the pid file names a live JVM of ours; else 
   # Guard against pid reuse: the process must be our server.
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$MAIN_RE" || return 1
   echo "$pid"
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(server_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  log "stopping pid $pid (SIGTERM, up to ${STOP_TIMEOUT}s)"
+  local t0=$SECONDS
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_TIMEOUT))
+  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.25; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "still alive after ${STOP_TIMEOUT}s; SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+  rm -f "$PIDFILE"
+  log "stopped in $((SECONDS - t0)) s"
+}
+
+cmd_kill9() {
+  local pid
+  if ! pid="$(server_pid)"; then
+    rm -f "$PIDFILE"
+    log "not running"
+    return 0
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PIDFILE"
+  log "killed pid $pid with SIGKILL"
+}
+
+cmd_wipe() {
+  cmd_stop
+  case "$STATE" in
+    */"$STATE_NAME") ;;
+    *) die "refusing to delete unexpected state dir '$STATE'" ;;
+  esac
+  rm -rf "$STATE"
+  log "wiped $STATE"
 }

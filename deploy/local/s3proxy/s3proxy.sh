@@ -44,7 +44,7 @@ S3PROXY_START_TIMEOUT="${S3PROXY_START_TIMEOUT:-60}"
 S3PROXY_STOP_TIMEOUT="${S3PROXY_STOP_TIMEOUT:-20}"
 READY_RE='Server -- Started|jetty\.server\.Server - Started'
 
-NAME=s3proxy.sh PRODUCT="S3Proxy 4.x" MAIN_RE='org\.gaul\.s3proxy\.Main'
+STOP_TIMEOUT="$S3PROXY_STOP_TIMEOUT" STATE_NAME=s3proxy NAME=s3proxy.sh PRODUCT="S3Proxy 4.x" MAIN_RE='org\.gaul\.s3proxy\.Main'
 # shellcheck source=../lib/jvm.sh
 source "$HERE/../lib/jvm.sh"
 
@@ -146,50 +146,6 @@ cmd_start() {
   log "server not ready after ${S3PROXY_START_TIMEOUT}s (pid $pid still running). Last log lines ($OUT):"
   tail_log 60
   exit 1
-}
-
-cmd_stop() {
-  local pid
-  if ! pid="$(server_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  log "stopping pid $pid (SIGTERM, up to ${S3PROXY_STOP_TIMEOUT}s)"
-  local t0=$SECONDS
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$((SECONDS + S3PROXY_STOP_TIMEOUT))
-  while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.25; done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still alive after ${S3PROXY_STOP_TIMEOUT}s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  fi
-  rm -f "$PIDFILE"
-  log "stopped in $((SECONDS - t0)) s"
-}
-
-cmd_kill9() {
-  local pid
-  if ! pid="$(server_pid)"; then
-    rm -f "$PIDFILE"
-    log "not running"
-    return 0
-  fi
-  kill -KILL "$pid" 2>/dev/null || true
-  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-  rm -f "$PIDFILE"
-  log "killed pid $pid with SIGKILL"
-}
-
-cmd_wipe() {
-  cmd_stop
-  case "$STATE" in
-    */s3proxy) ;;
-    *) die "refusing to delete unexpected state dir '$STATE'" ;;
-  esac
-  rm -rf "$STATE"
-  log "wiped $STATE"
 }
 
 cmd_status() {
