@@ -46,6 +46,7 @@ KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-20}"
 READY_RE='Kafka Server started|started \(kafka\.server'
 
+WANT_JARS=('kafka_2.13-' 'kafka-server-[0-9]' 'log4j-core-' 'log4j-slf4j-impl-' 'slf4j-api-1\.')  # what a complete fetch must hold
 STOP_TIMEOUT="$KAFKA_STOP_TIMEOUT" STATE_NAME=kafka NAME=kafka.sh PRODUCT="Kafka 4.x" MAIN_RE='kafka\.Kafka'
 # shellcheck source=../lib/jvm.sh
 source "$HERE/../lib/jvm.sh"
@@ -112,33 +113,6 @@ setup_sasl() {
   log "SASL_PLAINTEXT (SCRAM-SHA-512) on localhost:$KAFKA_SASL_PORT for ${SASL_USERS[*]}"
 }
 
-tail_log() { [[ -f "$OUT" ]] && tail -n "${1:-50}" "$OUT" >&2 || true; }
-
-# ---------------------------------------------------------------------------- commands
-cmd_fetch() {
-  if lib_complete; then
-    return 0
-  fi
-  need_java
-  need_mvn
-  log "fetching Kafka jars from Maven Central into $LIB (first time can take a minute)..."
-  # A changed pom.xml (version bump) must not leave old jars next to the new ones.
-  rm -rf "$LIB"
-  mkdir -p "$LIB"
-  local t0=$SECONDS
-  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies; then
-    die "mvn copy-dependencies failed (is Maven Central reachable?). lib/ left incomplete."
-  fi
-  local jars
-  jars="$(cd "$LIB" && ls -1 -- *.jar 2>/dev/null || true)"
-  [[ -n "$jars" ]] || die "mvn succeeded but $LIB holds no jars."
-  for want in 'kafka_2.13-' 'kafka-server-[0-9]' 'log4j-core-' 'log4j-slf4j-impl-' 'slf4j-api-1\.'; do
-    grep -q "^$want" <<<"$jars" || die "expected a jar matching '$want' in $LIB, not found."
-  done
-  { pom_hash; echo "$jars"; } >"$STAMP"
-  log "fetched $(wc -l <<<"$jars") jars ($(du -sh "$LIB" | cut -f1)) in $((SECONDS - t0)) s."
-}
 
 cmd_format() {
   cmd_fetch
@@ -167,6 +141,7 @@ cmd_format() {
   return 0
 }
 
+# ---------------------------------------------------------------------------- commands
 cmd_start() {
   local pid
   if pid="$(server_pid)"; then

@@ -6,6 +6,7 @@
 #   MAIN_RE    a regex of the server's main class, to tell our JVM from a reused pid
 #   STATE      its state dir, whose last part is STATE_NAME (wipe deletes nothing else)
 #   STOP_TIMEOUT  seconds between SIGTERM and SIGKILL on stop
+#   OUT        its console log                         WANT_JARS  jar name patterns a complete fetch holds
 # shellcheck shell=bash
 
 log() { printf '%s: %s\n' "$NAME" "$*" >&2; }
@@ -106,4 +107,32 @@ cmd_wipe() {
   esac
   rm -rf "$STATE"
   log "wiped $STATE"
+}
+
+tail_log() { [[ -f "$OUT" ]] && tail -n "${1:-50}" "$OUT" >&2 || true; }
+
+# ---------------------------------------------------------------------------- commands
+cmd_fetch() {
+  if lib_complete; then
+    return 0
+  fi
+  need_java
+  need_mvn
+  log "fetching ${PRODUCT% *} jars from Maven Central into $LIB (first time can take a minute)..."
+  # A changed pom.xml (version bump) must not leave old jars next to the new ones.
+  rm -rf "$LIB"
+  mkdir -p "$LIB"
+  local t0=$SECONDS
+  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
+        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies; then
+    die "mvn copy-dependencies failed (is Maven Central reachable?). lib/ left incomplete."
+  fi
+  local jars
+  jars="$(cd "$LIB" && ls -1 -- *.jar 2>/dev/null || true)"
+  [[ -n "$jars" ]] || die "mvn succeeded but $LIB holds no jars."
+  for want in "${WANT_JARS[@]}"; do
+    grep -q "^$want" <<<"$jars" || die "expected a jar matching '$want' in $LIB, not found."
+  done
+  { pom_hash; echo "$jars"; } >"$STAMP"
+  log "fetched $(wc -l <<<"$jars") jars ($(du -sh "$LIB" | cut -f1)) in $((SECONDS - t0)) s."
 }

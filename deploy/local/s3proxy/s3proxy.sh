@@ -44,6 +44,7 @@ S3PROXY_START_TIMEOUT="${S3PROXY_START_TIMEOUT:-60}"
 S3PROXY_STOP_TIMEOUT="${S3PROXY_STOP_TIMEOUT:-20}"
 READY_RE='Server -- Started|jetty\.server\.Server - Started'
 
+WANT_JARS=('s3proxy-[0-9]' 'logback-classic-' 'slf4j-api-2\.' 'jackson-annotations-2\.2')  # what a complete fetch must hold
 STOP_TIMEOUT="$S3PROXY_STOP_TIMEOUT" STATE_NAME=s3proxy NAME=s3proxy.sh PRODUCT="S3Proxy 4.x" MAIN_RE='org\.gaul\.s3proxy\.Main'
 # shellcheck source=../lib/jvm.sh
 source "$HERE/../lib/jvm.sh"
@@ -71,34 +72,8 @@ render_config() {
   done
 }
 
-tail_log() { [[ -f "$OUT" ]] && tail -n "${1:-50}" "$OUT" >&2 || true; }
 
 # ---------------------------------------------------------------------------- commands
-cmd_fetch() {
-  if lib_complete; then
-    return 0
-  fi
-  need_java
-  need_mvn
-  log "fetching S3Proxy jars from Maven Central into $LIB (first time can take a minute)..."
-  # A changed pom.xml (version bump) must not leave old jars next to the new ones.
-  rm -rf "$LIB"
-  mkdir -p "$LIB"
-  local t0=$SECONDS
-  if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
-        org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies; then
-    die "mvn copy-dependencies failed (is Maven Central reachable?). lib/ left incomplete."
-  fi
-  local jars
-  jars="$(cd "$LIB" && ls -1 -- *.jar 2>/dev/null || true)"
-  [[ -n "$jars" ]] || die "mvn succeeded but $LIB holds no jars."
-  for want in 's3proxy-[0-9]' 'logback-classic-' 'slf4j-api-2\.' 'jackson-annotations-2\.2'; do
-    grep -q "^$want" <<<"$jars" || die "expected a jar matching '$want' in $LIB, not found."
-  done
-  { pom_hash; echo "$jars"; } >"$STAMP"
-  log "fetched $(wc -l <<<"$jars") jars ($(du -sh "$LIB" | cut -f1)) in $((SECONDS - t0)) s."
-}
-
 cmd_start() {
   local pid t0=""
   if pid="$(server_pid)"; then
