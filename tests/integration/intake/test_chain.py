@@ -26,15 +26,13 @@ from typer.testing import CliRunner
 
 from libs.auth import issue_token
 from libs.contracts.processing import CaseEvent, DueSoon, StepCompleted, SupplementRequested
-from libs.db import upgrade
-from libs.runtime import Runtime
 from libs.settings import CommonSettings
 from onestop import cli
-from services.intake import app as intake_app
 from services.intake.desk import Desk
 from services.intake.handlers import on_processing_batch
 from services.intake.store.tables import HISTORY
 from tests.conftest import NewDatabase
+from tests.integration.intake.apps import dispose, intake_app_with
 from tests.integration.intake.test_desk_on_sqlite import delivered
 
 pytestmark = pytest.mark.infra
@@ -93,16 +91,10 @@ async def intake(request: pytest.FixtureRequest, new_database: NewDatabase, kafk
         "ONESTOP_RUN_DIR": str(run_dir), "ONESTOP_CLOCK": "system", "ONESTOP_STORAGE_BACKEND": "folder",
         "ONESTOP_STORAGE_FOLDER": str(run_dir / "documents"), "ONESTOP_STORAGE_SPOOL_DIR": str(run_dir / "spool"),
     }
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        app = intake_app.create_app()
-    rt: Runtime = app.state.runtime
-    await upgrade(rt.engine, rt.migrations)
+    app = await intake_app_with(env)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
         yield Intake(client, app.state.desk, url, kind)
-    await rt.engine.dispose()
-    rt.tracer_provider.shutdown()
+    await dispose(app)
 
 
 def verify_cli(url: str, code: str) -> tuple[int, str]:

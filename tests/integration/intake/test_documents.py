@@ -26,16 +26,14 @@ from libs.auth import Officer, issue_token
 from libs.contracts import read_envelope
 from libs.contracts.intake import SupplementSubmitted
 from libs.contracts.processing import CaseEvent, HandoffAcknowledged, SupplementRequested, Transferred
-from libs.db import upgrade
-from libs.runtime import Runtime
 from libs.settings import CommonSettings
 from libs.storage import ObjectStore, S3ObjectStore, StorageSettings, TooLarge, is_content_key
-from services.intake import app as intake_app
 from services.intake.desk import Desk
 from services.intake.documents import Documents, Upload
 from services.intake.following import on_case_events
 from services.intake.store.tables import OUTBOX, DocumentRow
 from tests.conftest import S3_ENDPOINT, NewDatabase
+from tests.integration.intake.apps import dispose, intake_app_with
 from tests.integration.intake.test_desk_on_sqlite import delivered
 
 pytestmark = pytest.mark.infra
@@ -105,12 +103,7 @@ async def intake(request: pytest.FixtureRequest, new_database: NewDatabase, kafk
     if kind == "s3":
         request.getfixturevalue("s3_endpoint")
         env |= {"ONESTOP_STORAGE_S3_ENDPOINT": S3_ENDPOINT, "ONESTOP_STORAGE_S3_BUCKET": bucket}
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in env.items():
-            patch.setenv(name, value)
-        app = intake_app.create_app()
-    rt: Runtime = app.state.runtime
-    await upgrade(rt.engine, rt.migrations)
+    app = await intake_app_with(env)
     documents: Documents = app.state.documents
     if isinstance(documents.store, S3ObjectStore):
         await documents.store.create_bucket()
@@ -121,8 +114,7 @@ async def intake(request: pytest.FixtureRequest, new_database: NewDatabase, kafk
         await documents.store.delete(info.key)
     if isinstance(documents.store, S3ObjectStore):
         await documents.store.delete_bucket()
-    await rt.engine.dispose()
-    rt.tracer_provider.shutdown()
+    await dispose(app)
 
 
 @pytest.fixture
