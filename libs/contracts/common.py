@@ -73,12 +73,25 @@ class Digitisation(IntEnum):
     REUSED_RESULT = 3  # taken, by reference, from another dossier's result
 
 
+class DocumentKind(StrEnum):
+    """What a document of a dossier is: one of the citizen's papers, or the result the competent agency issued."""
+
+    PAPER = "paper"  # thành phần hồ sơ: an item of the procedure's checklist
+    RESULT = "result"  # kết quả giải quyết: signed by the competent agency (docs/domain.md §4.4)
+
+
+RESULT_ITEM = 0  # a result is no checklist item: it takes item 0
+
+
 class DocumentManifest(_Frozen):
-    """One scan of a dossier as events describe it: where to find it and what it is, never its bytes and never
+    """One document of a dossier as events describe it: where to find it and what it is, never its bytes and never
     its file name (the bytes are read from intake, after intake's own check of who may read them)."""
 
     document_id: UUID
-    checklist_item: int = Field(ge=1, description="1-based position in the procedure version's checklist")
+    kind: DocumentKind = Field(default=DocumentKind.PAPER, description="paper: a checklist item; result: the "
+                                                                         "signed result")
+    checklist_item: int = Field(ge=0, description="1-based position in the procedure version's checklist; "
+                                                  "0 for a result")
     item_name: str = Field(default="", description="that checklist item's name, as the catalogue had it")
     sha256: str | None = Field(default=None, description="SHA-256 of the bytes, 64 lowercase hex digits")
     size: int | None = Field(default=None, ge=0, description="bytes")

@@ -40,6 +40,9 @@ class DossierReceived(IntakeEvent):
     documents: DocumentSummary = DocumentSummary()
     manifest: Manifest = Field(default_factory=list, description=MANIFEST_DOC)
     online_payment: bool | None = None
+    submitted_at: datetime | None = Field(
+        default=None, description="when the citizen or the portal filed it online (channel online only; the "
+                                  "receipt and the appointment run from received_at, the desk's acceptance)")
 
 
 class DossierRefused(IntakeEvent):
@@ -64,6 +67,30 @@ class SupplementSubmitted(IntakeEvent):
     documents: DocumentSummary = DocumentSummary()
     manifest: Manifest = Field(default_factory=list, description=MANIFEST_DOC)
     note: str = ""
+
+
+class ResultAttached(IntakeEvent):
+    """The competent agency attached its signed result file (kết quả điện tử); the case may now be marked
+    result-ready as an electronic result. `manifest`: that one result (kind `result`)."""
+
+    ce_type: ClassVar[str] = "vn.onestop.dossier.result_attached.v1"
+
+    manifest: Manifest = Field(min_length=1, max_length=1, description="the signed result")
+
+
+class CopyCertified(IntakeEvent):
+    """A certification act entered in the agency's book (chứng thực bản sao từ bản chính, docs/domain.md §4.1):
+    one number, `copies` copies, on paper or electronically. `dossier_id`/`code`: the dossier it served, or, for a
+    certification outside any dossier, the book entry's own id and its printed reference (`05/2026 SCT/BS`)."""
+
+    ce_type: ClassVar[str] = "vn.onestop.copy.certified.v1"
+
+    medium: str  # paper | electronic
+    book_type: str  # SCT/BS …
+    number: int
+    year: int
+    copies: int = Field(ge=1)
+    certified_at: datetime
 
 
 class DossierWithdrawn(IntakeEvent):

@@ -8,8 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from pydantic import Field
+
 from libs.contracts import topics
 from libs.contracts.base import Event
+from libs.contracts.common import DocumentManifest
 
 
 class CaseEvent(Event):
@@ -148,6 +151,8 @@ class ResultReady(CaseEvent):
     appointment_at: datetime
     resolution: str | None
     electronic: bool = False
+    manifest: list[DocumentManifest] = Field(
+        default_factory=list, description="the signed result file (kind result), when the result is electronic")
 
 
 class CaseResultHandedOver(CaseEvent):

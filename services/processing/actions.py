@@ -16,6 +16,10 @@ from services.processing.domain import Case, CaseEvent
 
 Text = Annotated[str, Field(max_length=2000)]
 Reason = Annotated[str, Field(min_length=1, max_length=2000)]
+# The result is electronic exactly when the competent agency attached its signed result file at intake
+# (docs/domain.md §4.4). Left out, the attachment decides; given, it must agree (else 409 with the reason).
+Electronic = Annotated[bool | None, Field(description="the result is the attached signed file; default: whether "
+                                                      "one is attached")]
 
 
 class _Action(BaseModel):
@@ -133,7 +137,7 @@ class Approve(_Action):
     domain: ClassVar[str] = "approve"
     action: Literal["approve"]
     note: Text = ""
-    electronic: bool = False  # the result is issued electronically
+    electronic: Electronic = None
 
     def run(self, case: Case, actor: str, now: datetime) -> list[CaseEvent]:
         return case.approve(actor, now, self.note, self.electronic)
@@ -152,7 +156,7 @@ class ResultReady(_Action):
     domain: ClassVar[str] = "mark_result_ready"
     action: Literal["result-ready"]
     note: Text = ""
-    electronic: bool = False
+    electronic: Electronic = None
 
     def run(self, case: Case, actor: str, now: datetime) -> list[CaseEvent]:
         return case.mark_result_ready(actor, now, self.note, self.electronic)

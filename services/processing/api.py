@@ -16,7 +16,7 @@ from libs.runtime.answers import answers
 from libs.runtime.params import Moment
 from services.processing.actions import Action, _Action
 from services.processing.cases import ActionForbidden, CaseNotFound, Cases, ChangedByAnotherOfficer
-from services.processing.domain import CaseState, DomainError
+from services.processing.domain import CaseState, DomainError, ResultFileConflict
 from services.processing.store import ConcurrentUpdate
 
 OFFICER = require("specialist", "department_head", "desk_officer", "admin")
@@ -72,7 +72,8 @@ def router() -> APIRouter:
         403: "the officer's agency or roles may not take this action",
         404: "no such case in the officer's reach",
         409: "another officer changed the case after `seen_version`: what, by which role and agency; reload and "
-             "decide again",
+             "decide again; or an electronic decision without an attached signed result file (or a paper one "
+             "with it)",
         422: "the action is malformed, or the case as it is now does not allow it (the reason)",
     }))
     async def act(
@@ -85,6 +86,8 @@ def router() -> APIRouter:
             raise HTTPException(404, f"no case with code {code}") from exc
         except ActionForbidden as exc:
             raise HTTPException(403, str(exc)) from exc
+        except ResultFileConflict as exc:  # the result file must be attached first: a conflict with the dossier
+            raise HTTPException(409, exc.reason) from exc
         except DomainError as exc:  # the case as it is now does not allow it: the domain's own reason
             raise HTTPException(422, exc.reason) from exc
         except ChangedByAnotherOfficer as exc:

@@ -17,7 +17,13 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts import Event
-from libs.contracts.intake import DossierReceived, DossierWithdrawn, ResultHandedOver, SupplementSubmitted
+from libs.contracts.intake import (
+    DossierReceived,
+    DossierWithdrawn,
+    ResultAttached,
+    ResultHandedOver,
+    SupplementSubmitted,
+)
 from libs.messaging import AfterCommit, BatchHandler, Delivered
 from services.processing.cases import Cases, Command, Opening
 from services.processing.domain import CaseEvent
@@ -36,9 +42,15 @@ def _handed_over(event: ResultHandedOver) -> Command:
     return lambda case, now: case.result_handed_over(event.at or now, event.method, event.actor or SYSTEM)
 
 
+def _result_attached(event: ResultAttached) -> Command:
+    document = event.manifest[0].model_dump(mode="json")  # as `case.result_ready` will publish it again
+    return lambda case, now: case.attach_result(document, event.agency, event.actor or SYSTEM, event.at or now)
+
+
 # The desk's events that change an open case: the domain command each one runs.
 COMMANDS: dict[type[Event], Callable[[Any], Command]] = {
     SupplementSubmitted: _supplement, DossierWithdrawn: _withdrawn, ResultHandedOver: _handed_over,
+    ResultAttached: _result_attached,
 }
 EVENTS: tuple[type[Event], ...] = (DossierReceived, *COMMANDS)  # what the consumer hands to `desk_events`
 

@@ -1,4 +1,5 @@
-"""What officers see: a case with its steps, hand-overs, history and process-control slip (JSON-ready)."""
+"""What officers see: a case with its steps, hand-overs, history, process-control slip and attached result file
+(JSON-ready)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from services.processing.domain import EVENT_TYPES, Case, CaseEvent, CaseState, SlipRow, SubState, control_slip
+from services.processing.domain import (
+    EVENT_TYPES,
+    AttachedResult,
+    Case,
+    CaseEvent,
+    CaseState,
+    SlipRow,
+    SubState,
+    control_slip,
+)
 from services.processing.domain.steps import Step, timeliness
 from services.processing.store import CaseEventRow, CaseRow
 
@@ -79,6 +89,8 @@ def summary(row: CaseRow) -> dict[str, Any]:
         "updated_at": _iso(row.updated_at),
         "closed_at": _iso(row.closed_at),
         "version": row.version,
+        # The attached signed result file's document id (from its column), for a work queue's mark.
+        "result_document": (row.result_file or {}).get("document", {}).get("document_id"),
     }
 
 
@@ -107,7 +119,18 @@ def detail(row: CaseRow, case: Case, events: Iterable[CaseEventRow]) -> dict[str
             for e in domain_events
         ],
         "slip": [_slip_row(r) for r in control_slip(domain_events)],
+        "result": _result(case.result_file),
     }
+
+
+def _result(attached: AttachedResult | None) -> dict[str, Any] | None:
+    """The signed result file the case knows of (its bytes are read from intake, as every document's)."""
+    if attached is None:
+        return None
+    doc = attached.document
+    return {"document_id": attached.document_id, "sha256": attached.sha256, "size": doc.get("size"),
+            "media_type": doc.get("media_type"), "attached_at": _iso(attached.attached_at),
+            "attached_by": attached.attached_by, "agency": attached.agency}
 
 
 def _step(step: Step) -> dict[str, Any]:

@@ -190,7 +190,7 @@ async def test_ward_to_city_and_back_with_the_control_slip(client: httpx.AsyncCl
 
     for headers in (CITY_SPEC, CITY_HEAD):  # review, head of division
         view = saw(await ok(client, stack, code, headers, "complete-step"))
-    view = saw(await ok(client, stack, code, CITY_HEAD, "approve", note="Đủ điều kiện", electronic=True))
+    view = saw(await ok(client, stack, code, CITY_HEAD, "approve", note="Đủ điều kiện"))
     assert (view["state"], view["sub_state"], view["outcome"]) == (9, "result_available", "approved")
     await citizen_sees(9)
     view = saw(await ok(client, stack, code, CITY_SPEC, "return", note="chuyển kết quả về phường"))

@@ -358,7 +358,7 @@ def next_action(case: dict[str, Any], path: str) -> dict[str, Any] | None:
     if case["state"] in (RESULT_AVAILABLE, CLOSED):
         return None
     if case["current_step"] == "sign":
-        return {"action": "approve", "note": "Đủ điều kiện", "electronic": True}
+        return {"action": "approve", "note": "Đủ điều kiện"}
     return {"action": "complete-step"}
 
 

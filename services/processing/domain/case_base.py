@@ -10,6 +10,7 @@ from libs.calendar import WorkCalendar
 from services.processing.domain.errors import NotAllowed
 from services.processing.domain.events import CaseEvent
 from services.processing.domain.plan import ProcedurePlan
+from services.processing.domain.result_file import AttachedResult
 from services.processing.domain.states import CaseState, SubState, ensure_state, ensure_transition
 from services.processing.domain.steps import Handoff, Step, timeliness
 
@@ -101,6 +102,7 @@ class CaseData:
     payment_amount_vnd: int | None = None
     return_method: str | None = None
     closed_at: datetime | None = None
+    result_file: AttachedResult | None = None  # the signed result the competent agency attached (§4.4)
 
     # --- views -------------------------------------------------------------------------------
 

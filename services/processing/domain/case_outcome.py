@@ -1,10 +1,13 @@
-"""Ending a case: extension (Form 04), stop, withdrawal, decision, result ready, hand-over to the citizen."""
+"""Ending a case: extension (Form 04), stop, withdrawal, the signed result file, decision, result ready,
+hand-over to the citizen."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from libs.contracts.common import DocumentKind
 from services.processing.domain.case_base import CaseData, fmt, require_aware
 from services.processing.domain.errors import NotAllowed
 from services.processing.domain.events import (
@@ -21,6 +24,7 @@ from services.processing.domain.events import (
     Withdrawn,
 )
 from services.processing.domain.plan import Owner
+from services.processing.domain.result_file import ATTACHABLE, AttachedResult, decision_manifest
 from services.processing.domain.states import CLOCK_RUNNING, CaseState, SubState
 from services.processing.domain.steps import Step, timeliness
 
@@ -83,10 +87,27 @@ class OutcomeCommands(CaseData):
             self._event(Withdrawn, actor, now, step, agency=self.receiving_agency, reason=reason, note=reason)
         ]
 
-    def approve(self, actor: str, now: datetime, note: str = "", electronic: bool = False) -> list[CaseEvent]:
+    def attach_result(self, document: Mapping[str, Any], agency: str, actor: str, at: datetime) -> list[CaseEvent]:
+        """Record the signed result file `agency` attached at intake (§4.4); a later one replaces it.
+
+        Only the competent agency decides the case, so only it attaches the result, and only before the
+        decision. No event of its own: intake published `dossier.result_attached`, and the decision's
+        `case.result_ready` carries the file."""
+        action = "attach the result file"
+        self._guard(at, ATTACHABLE, action)
+        if agency != self.competent_agency:
+            raise NotAllowed(f"cannot {action}: the case is decided by {self.competent_agency}, not by {agency or '?'}")
+        if document.get("kind") != DocumentKind.RESULT.value:
+            raise NotAllowed(f"cannot {action}: document {document.get('document_id')} is not a result")
+        self.result_file = AttachedResult(dict(document), actor, agency, at)
+        return []
+
+    def approve(self, actor: str, now: datetime, note: str = "", electronic: bool | None = None) -> list[CaseEvent]:
+        """`electronic`: None follows the attached result file, a boolean must agree with it (§4.4)."""
         step = self._check_decision("approve", now)
+        manifest = decision_manifest(self.result_file, self.code, "approve", electronic)
         row = self._settle("approved", actor, now, note)
-        return [self._event(Approved, actor, now, step, **row), self._ready(actor, now, step, electronic)]
+        return [self._event(Approved, actor, now, step, **row), self._ready(actor, now, step, manifest)]
 
     def reject(self, actor: str, reason: str, now: datetime) -> list[CaseEvent]:
         step = self._check_decision("reject", now)
@@ -96,12 +117,14 @@ class OutcomeCommands(CaseData):
         return [self._event(Rejected, actor, now, step, reason=reason, **row), self._ready(actor, now, step)]
 
     def mark_result_ready(
-        self, actor: str, now: datetime, note: str = "", electronic: bool = False
+        self, actor: str, now: datetime, note: str = "", electronic: bool | None = None
     ) -> list[CaseEvent]:
-        """A result with no approve/reject decision (e.g. a certified copy) is ready."""
-        step = self._check_decision("mark the result ready", now)
+        """A result with no approve/reject decision (e.g. a certified copy) is ready; `electronic` as in approve."""
+        action = "mark the result ready"
+        step = self._check_decision(action, now)
+        manifest = decision_manifest(self.result_file, self.code, action, electronic)
         row = self._settle("done", actor, now, note)
-        return [self._ready(actor, now, step, electronic, **row)]
+        return [self._ready(actor, now, step, manifest, **row)]
 
     def result_handed_over(self, now: datetime, method: str, actor: str = SYSTEM) -> list[CaseEvent]:
         """The receiving desk hands the result to the applicant: in person, by post or online."""
@@ -151,11 +174,12 @@ class OutcomeCommands(CaseData):
         return {"handover": True, "note": note, **self._receiver(here, self.holder_agency)}
 
     def _ready(
-        self, actor: str, now: datetime, step: Step, electronic: bool = False, **row: Any
+        self, actor: str, now: datetime, step: Step, manifest: tuple[Mapping[str, Any], ...] = (), **row: Any
     ) -> CaseEvent:
+        """`manifest`: the signed result file, when the result is electronic (then exactly one)."""
         return self._event(
             ResultReady, actor, now, step, outcome=self.outcome or "", appointment_at=self.appointment_at,
-            resolution=timeliness(now, self.appointment_at), electronic=electronic, **row,
+            resolution=timeliness(now, self.appointment_at), electronic=bool(manifest), manifest=manifest, **row,
         )
 
     def _close(self, target: CaseState, now: datetime, action: str) -> None:

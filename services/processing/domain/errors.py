@@ -1,4 +1,4 @@
-"""Domain errors of the workflow; the API maps both to HTTP 409 with the reason."""
+"""Domain errors of the workflow; the API answers them with 422 and the reason (a result-file conflict, 409)."""
 
 from __future__ import annotations
 

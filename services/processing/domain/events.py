@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import Enum
@@ -193,6 +194,7 @@ class ResultReady(CaseEvent):
     appointment_at: datetime
     resolution: Timeliness | None
     electronic: bool = False
+    manifest: tuple[Mapping[str, Any], ...] = ()  # the attached signed result (JSON), when electronic
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from services.processing.domain.plan import ProcedurePlan
+from services.processing.domain.result_file import AttachedResult
 from services.processing.domain.states import CaseState, SubState
 from services.processing.domain.steps import Handoff, Step
 
@@ -72,6 +73,7 @@ def case_to_dict(case: CaseData) -> dict[str, Any]:
     data["steps"] = [_record_to_dict(s) for s in case.steps]
     data["handoffs"] = [_record_to_dict(h) for h in case.handoffs]
     data["flags"] = sorted(case.flags)
+    data["result_file"] = case.result_file.to_dict() if case.result_file else None
     return data
 
 
@@ -86,4 +88,6 @@ def case_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     values["steps"] = [_record_from_dict(Step, s) for s in data["steps"]]
     values["handoffs"] = [_record_from_dict(Handoff, h) for h in data.get("handoffs", [])]
     values["flags"] = set(data.get("flags", []))
+    attached = data.get("result_file")  # absent from cases stored before results were files
+    values["result_file"] = AttachedResult.from_dict(attached) if attached else None
     return values

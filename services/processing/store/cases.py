@@ -65,6 +65,7 @@ def columns(case: Case) -> dict[str, Any]:
         "extended": case.extended,
         "flags": sorted(case.flags),
         "closed_at": case.closed_at,
+        "result_file": case.result_file.to_dict() if case.result_file else None,
         "data": case.to_dict(),
     }
 
@@ -128,7 +129,7 @@ async def get(session: AsyncSession, code: str) -> CaseRow | None:
 _SAVED = (
     "holder_agency", "state", "sub_state", "appointment_at", "ack_due_at", "overdue", "due_soon_warned",
     "ack_overdue_warned", "step_code", "step_name", "step_deadline", "step_active", "extended", "flags",
-    "closed_at", "data", "updated_at", "event_seq",
+    "closed_at", "result_file", "data", "updated_at", "event_seq",
 )
 _OFFICER = ("officer_version", "officer_change")
 

@@ -73,6 +73,9 @@ class CaseRow(Base, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # W3C traceparent of the receipt that opened the case: the sweep's warnings continue the dossier's trace.
     trace: str | None = Field(default=None, max_length=64)
+    # The signed result file the competent agency attached (`AttachedResult.to_dict()`: its manifest entry,
+    # who, which agency, when); what a work queue shows of it without reading `data`.
+    result_file: dict[str, Any] | None = Field(default=None, sa_type=JSON)
 
 
 class CaseEventRow(Base, table=True):

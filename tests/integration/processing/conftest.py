@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiokafka.structs import ConsumerRecord
 
 from libs.calendar import LimitUnit, TimeLimit, load_calendar
 from libs.catalogue import load_catalogue
+from libs.contracts import Envelope, Event, encode, topics
 from libs.contracts.common import ProcedureSnapshot
 from libs.contracts.intake import DossierReceived
 from libs.db import upgrade
@@ -56,6 +58,15 @@ def received(moment: datetime, procedure: str = LAND, agency: str = WARD) -> Dos
         received_at=moment, appointment_at=CAL.due(moment, limit, plan.cutoff_15h),
         procedure=plan, applicant={"full_name": "Nguyễn Văn An", "phone": "0912345678"},
     )
+
+
+def record_of(event: Event, offset: int) -> ConsumerRecord:  # type: ignore[type-arg]
+    """`event` as the consumer reads it from onestop.intake.v1."""
+    env = Envelope.for_event(event, datetime.now(UTC))
+    headers = tuple((k, v.encode()) for k, v in env.headers().items())
+    return ConsumerRecord(topic=topics.INTAKE, partition=0, offset=offset, timestamp=0, timestamp_type=0,
+                          key=event.key, value=encode(event), checksum=None, serialized_key_size=0,
+                          serialized_value_size=0, headers=headers)
 
 
 @dataclass

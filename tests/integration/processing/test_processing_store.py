@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from libs.auth import Officer
-from libs.contracts import Envelope, Event, encode, topics
 from libs.contracts.intake import DossierReceived, DossierWithdrawn
 from libs.messaging import ensure_topics
 from services.processing import store
@@ -30,6 +28,7 @@ from tests.integration.processing.conftest import (
     Process,
     at,
     received,
+    record_of,
 )
 from tests.support.kafka import find_records, headers_of
 
@@ -282,15 +281,6 @@ async def test_a_refused_desk_event_raises_and_writes_nothing(process: Process) 
             await wf.apply(session, UUID(int=7), lambda case, now: case.supplement_received(now))
     assert (await row_of(process, event.dossier_id)).version == 1
     assert await outbox_types(process, event.dossier_id) == ["vn.onestop.case.opened.v1"]
-
-
-def record_of(event: Event, offset: int) -> ConsumerRecord:  # type: ignore[type-arg]
-    """`event` as the consumer reads it from onestop.intake.v1."""
-    env = Envelope.for_event(event, datetime.now(UTC))
-    headers = tuple((k, v.encode()) for k, v in env.headers().items())
-    return ConsumerRecord(topic=topics.INTAKE, partition=0, offset=offset, timestamp=0, timestamp_type=0,
-                          key=event.key, value=encode(event), checksum=None, serialized_key_size=0,
-                          serialized_value_size=0, headers=headers)
 
 
 async def test_a_batch_of_receipts_is_written_with_a_fixed_handful_of_statements(process: Process) -> None:

@@ -97,7 +97,7 @@ def test_events_without_a_manifest_still_parse_and_a_manifest_has_no_bytes_or_na
                              digitisation=Digitisation.DIGITISED, uploaded_at=datetime.now(UTC))
     dumped = SupplementSubmitted(dossier_id=uuid.uuid4(), code="X", manifest=[entry]).model_dump(mode="json")
     assert dumped["manifest"][0]["digitisation"] == 1
-    assert set(dumped["manifest"][0]) == {"document_id", "checklist_item", "item_name", "sha256", "size",
+    assert set(dumped["manifest"][0]) == {"document_id", "kind", "checklist_item", "item_name", "sha256", "size",
                                           "media_type", "pages", "digitisation", "reused_from", "uploaded_at"}
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, TypeVar
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from libs.calendar import CalendarConfig, WorkCalendar, load_calendar
 from libs.calendar.loader import DEFAULT_PATH
+from libs.contracts.common import Digitisation, DocumentKind, DocumentManifest
 from services.processing.domain import Case, CaseEvent
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -74,6 +76,14 @@ def at_city(case: Case, now: datetime) -> list[CaseEvent]:
     """Receipt step done, transferred to the city and acknowledged there."""
     events = case.transfer("desk1", CITY, now)
     return events + case.acknowledge_transfer("city_clerk", now)
+
+
+def result_document(kind: DocumentKind = DocumentKind.RESULT) -> dict[str, Any]:
+    """A signed result's manifest entry as `ResultAttached` carries it, in its JSON form."""
+    return DocumentManifest(
+        document_id=uuid4(), kind=kind, checklist_item=0, item_name="Kết quả giải quyết", sha256="ab" * 32,
+        size=48_213, media_type="application/pdf", digitisation=Digitisation.DIGITISED, uploaded_at=at(17, 9),
+    ).model_dump(mode="json")
 
 
 def types(events: list[CaseEvent]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from processing_support import CITY, WARD, at, at_city, first, open_case, types, ward_snapshot
+from processing_support import CITY, WARD, at, at_city, first, open_case, result_document, types, ward_snapshot
 
 from services.processing.domain import CaseState, NotAllowed, SubState, Timeliness, control_slip
 from services.processing.domain.events import HandoffAcknowledged, OfficerAssigned, ResultReady, Transferred
@@ -84,6 +84,7 @@ def test_ward_only_path_keeps_the_case_at_the_ward() -> None:
     case.complete_step("desk1", at(16, 9, 30))
     assert case.state is CaseState.PROCESSING
     case.complete_step("spec1", at(17, 9))
+    case.attach_result(result_document(), WARD, "spec1", at(17, 9, 30))  # the ward decides: its result file
     events = case.mark_result_ready("head1", at(17, 10), electronic=True)
     assert types(events) == ["case.result_ready"]
     assert events[0].handover and first(events, ResultReady).electronic
