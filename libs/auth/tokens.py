@@ -6,9 +6,11 @@ against a public key), its signature, `exp` (required), `iss` and `aud` (ONESTOP
 ONESTOP_JWT_AUDIENCE), `sub` and the `roles`/`agency` claims.
 
 Roles: desk_officer, specialist, department_head, report_viewer; `admin` holds every role, within its own
-agency. `province_admin` is a scope, not a power: its holder sees every agency's dossiers where a service
-scopes by agency (the intake desk), and may act for another agency there; it grants no action by itself, so a
-province administrator's token carries it beside the roles it needs (e.g. `admin`)."""
+agency. `portal` is a machine client (the national or provincial portal, client credentials) that files online
+submissions on citizens' behalf; its `sub` is recorded as the submitter. `province_admin` is a scope, not a
+power: its holder sees every agency's dossiers where a service scopes by agency (the intake desk), and may act
+for another agency there; it grants no action by itself, so a province administrator's token carries it beside
+the roles it needs (e.g. `admin`)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,9 @@ from libs.auth.errors import AuthError, KeysUnavailable
 from libs.auth.jwks import JwksKeys
 
 PROVINCE_WIDE = "province_admin"
-ROLES = frozenset({"desk_officer", "specialist", "department_head", "report_viewer", "admin", PROVINCE_WIDE})
+PORTAL = "portal"
+ROLES = frozenset({"desk_officer", "specialist", "department_head", "report_viewer", "admin", PORTAL,
+                   PROVINCE_WIDE})
 ISSUER = "onestop"
 AUDIENCE = "onestop"
 SECRET_ALGORITHMS = frozenset({"HS256"})  # development: the shared secret

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -49,12 +49,15 @@ RAW_BODY = {"requestBody": {"required": True, "description": "the scan's bytes (
 
 
 class DocumentOut(BaseModel):
-    """One scan of the dossier: its manifest entry, with the name the browser sent (as data) and where to read it."""
+    """One document of the dossier (a scan, an online file or the signed result): its manifest entry, with the name
+    the browser sent (as data) and where to read it."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
-    checklist_item: int
+    kind: Literal["paper", "result"] = Field(description="paper: a checklist paper's scan or file; result: the "
+                                                        "competent agency's signed result (item 0)")
+    checklist_item: int = Field(description="1-based item of the checklist; 0 for a result")
     item_name: str
     sha256: str
     size: int = Field(description="bytes")

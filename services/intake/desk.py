@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.auth import Officer
@@ -26,7 +26,7 @@ from libs.calendar import WorkCalendar
 from libs.catalogue import Catalogue, ProcedureVersion
 from libs.clock import Clock
 from libs.contracts import Envelope
-from libs.contracts.common import Contact, DocumentManifest, DocumentSummary, ProcedureSnapshot
+from libs.contracts.common import Channel, Contact, DocumentManifest, DocumentSummary, ProcedureSnapshot
 from libs.contracts.intake import (
     DossierRated,
     DossierReceived,
@@ -40,7 +40,7 @@ from libs.identity import format_dossier_code
 from libs.messaging import Outbox, enqueue, envelope_row
 from libs.observability import Children
 from services.intake.domain import desk as rules
-from services.intake.domain.desk import DeskDossier
+from services.intake.domain.desk import DeskDossier, InvalidInput
 from services.intake.domain.forms import book_period
 from services.intake.domain.lookup import LAST4, PublicStatus, id_matches, public_status
 from services.intake.domain.receipt import LOCAL, appointment, fingerprint, local_day
@@ -49,9 +49,12 @@ from services.intake.schemas import DocumentIn, DossierIn, PaperRequestIn
 from services.intake.store import documents as scan_rows
 from services.intake.store import dossiers
 from services.intake.store.documents import manifest_of
-from services.intake.store.receipts import Receipt, write_receipt
+from services.intake.store.receipts import Receipt, write_receipt, write_receipt_in
 from services.intake.store.rows import new_row, store_desk, to_desk
 from services.intake.store.tables import DossierHistoryRow, DossierRow, PaperRequestRow
+
+ONLINE_AT_DESK = ("an online dossier is filed through /api/v1/public/submissions and accepted from the desk's "
+                  "queue")
 
 
 class IdempotencyConflict(ValueError):
@@ -77,6 +80,17 @@ class _Snapshot:
     json: str
 
 
+@dataclass(frozen=True)
+class OnlineFiling:
+    """What an online submission brings to its dossier (docs/domain.md §5.2): its id (the dossier's), when it was
+    filed, the files uploaded to it and the payment choice."""
+
+    id: uuid.UUID
+    submitted_at: datetime
+    manifest: list[DocumentManifest]
+    online_payment: bool | None
+
+
 @dataclass
 class Desk:
     engine: AsyncEngine  # the receipt's own connection (one autocommit statement on PostgreSQL)
@@ -98,12 +112,26 @@ class Desk:
         self, body: DossierIn, agency: str, key: str | None, officer: Officer | None = None
     ) -> tuple[DossierRow, bool]:
         """Returns the dossier and whether it was created now (False: a replay of the same key)."""
+        _not_online(body)
         return await self._register(body, agency, key, officer, refusal=None)
 
     async def refuse(
         self, body: DossierIn, reason: str, agency: str, key: str | None, officer: Officer | None = None
     ) -> tuple[DossierRow, bool]:
+        _not_online(body)
         return await self._register(body, agency, key, officer, refusal=reason)
+
+    async def register_online(self, conn: AsyncConnection, body: DossierIn, agency: str, officer: Officer,
+                              filing: OnlineFiling, refusal: str | None, now: datetime) -> DossierRow:
+        """The desk's decision on an online submission: the same receipt (or refusal) as at the counter, in the
+        caller's transaction (which holds the submission's lock), the dossier taking the submission's id and
+        received `now` — the acceptance is the receipt time (§5.2). The caller wakes the outbox after commit."""
+        payload = {**body.model_dump(mode="json"), "receiving_agency": agency, "submission": str(filing.id)}
+        receipt = self._receipt(body, agency, None, fingerprint(payload), now, officer, refusal, filing)
+        receipt.row.code = await write_receipt_in(conn, self.outbox.table, receipt)
+        if refusal is None:
+            self._received("intake", agency, body.procedure_code, body.channel.value).inc()
+        return receipt.row
 
     async def _register(
         self, body: DossierIn, agency: str, key: str | None, officer: Officer | None, refusal: str | None
@@ -148,15 +176,17 @@ class Desk:
         return version, snapshot
 
     def _receipt(self, body: DossierIn, agency: str, key: str | None, request_hash: str, now: datetime,
-                 officer: Officer | None, refusal: str | None) -> Receipt:
+                 officer: Officer | None, refusal: str | None, filing: OnlineFiling | None = None) -> Receipt:
         """Everything the receipt writes, with a stand-in for the code the daily sequence gives at the end."""
         day = local_day(now)
         version, snapshot = self._terms(body.procedure_code, agency, day, refusal is not None)
         due = appointment(version, now, self.calendar) if refusal is None else None
         placeholder = f"CODE{uuid.uuid4().hex}"  # random: no request can contain it
-        row = _row(body, agency, key, request_hash, snapshot, placeholder, now, due, officer, refusal)
+        # An online dossier takes its submission's id: nothing moves, the submission's files already name it.
+        dossier_id = filing.id if filing is not None else uuid.uuid4()
+        row = _row(body, agency, key, request_hash, snapshot, placeholder, now, due, officer, refusal, dossier_id)
         event: IntakeEvent = (
-            _received_event(row, body, snapshot.model, self._name(agency)) if refusal is None
+            _received_event(row, body, snapshot.model, self._name(agency), filing) if refusal is None
             else _refused_event(row, body, snapshot.model, self._name(agency), refusal)
         )
         envelope = Envelope.for_event(event, now)
@@ -318,12 +348,13 @@ def _history(row: DossierRow, event: IntakeEvent, envelope: Envelope, now: datet
     }
 
 
-def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snapshot: _Snapshot,
-         code: str, now: datetime, due: datetime | None, officer: Officer | None, refusal: str | None) -> DossierRow:
+def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snapshot: _Snapshot, code: str,
+         now: datetime, due: datetime | None, officer: Officer | None, refusal: str | None,
+         dossier_id: uuid.UUID) -> DossierRow:
     a = body.applicant
     refused = refusal is not None
     return new_row(
-        id=uuid.uuid4(), code=code, receiving_agency=agency, procedure_code=snapshot.model.code,
+        id=dossier_id, code=code, receiving_agency=agency, procedure_code=snapshot.model.code,
         procedure_version=snapshot.model.version, channel=body.channel.value,
         state=(DeskState.REFUSED if refused else DeskState.RECEIVED).value,
         applicant_name=a.full_name, personal_id=a.personal_id, phone=a.phone, email=a.email,
@@ -335,14 +366,16 @@ def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snaps
 
 
 def _received_event(
-    row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str
+    row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str, filing: OnlineFiling | None
 ) -> DossierReceived:
     assert row.appointment_at is not None
+    online: dict[str, Any] = {} if filing is None else {
+        "submitted_at": filing.submitted_at, "manifest": filing.manifest, "online_payment": filing.online_payment}
     return DossierReceived(
         **_base(row, row.received_by or "", row.received_at),
         receiving_agency=row.receiving_agency, receiving_agency_name=agency_name, channel=body.channel,
         received_at=row.received_at, appointment_at=row.appointment_at, procedure=snapshot,
-        applicant=_contact(row), documents=_summary(body.documents),
+        applicant=_contact(row), documents=_summary(body.documents), **online,
     )
 
 
@@ -354,6 +387,12 @@ def _refused_event(
         receiving_agency=row.receiving_agency, receiving_agency_name=agency_name, procedure_code=snapshot.code,
         procedure_name=snapshot.name, channel=body.channel, reason=reason, applicant=_contact(row),
     )
+
+
+def _not_online(body: DossierIn) -> None:
+    """Form 06 counts online dossiers only from real submissions (issue 17 §2), never a desk's say-so."""
+    if body.channel is Channel.ONLINE:
+        raise InvalidInput(ONLINE_AT_DESK)
 
 
 def _contact(row: DossierRow) -> Contact:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from libs.auth import Officer
 from libs.catalogue import Catalogue, CatalogueError
 from libs.clock import Clock
-from libs.contracts.common import Digitisation
+from libs.contracts.common import Digitisation, DocumentKind
 from libs.runtime.runtime import Loop
 from libs.storage import ObjectStore, SniffedStream, StorageSettings, SweepReport, TooLarge, sweep_orphans
 from services.intake.desk import NotFound
@@ -44,6 +44,10 @@ from services.intake.store import documents as docs
 from services.intake.store.tables import DocumentRow, DossierRow
 
 log = logging.getLogger(__name__)
+# `_record`'s hooks: what it locks before it writes (the dossier by default; the submission for an online file),
+# and what it stages beside a new row in the same transaction (the result's event).
+Lock = Callable[[AsyncSession, uuid.UUID], Awaitable[DossierRow | None]]
+Staged = Callable[[AsyncSession, DocumentRow, DossierRow], Awaitable[None]]
 
 
 class ObjectVanished(RuntimeError):
@@ -75,26 +79,36 @@ class Documents:
         Raises NotFound, UnknownItem, TooLarge, UnsupportedMediaType, IdempotencyConflict, ObjectVanished."""
         async with self.sessions() as session:
             dossier = await self._for_upload(session, code, officer)
-            item_name = checklist_item(self._checklist(dossier), upload.item)  # before a byte is read
-            replay = await docs.by_key(session, dossier.id, upload.key)
-            held = await docs.held_bytes(session, dossier.id)
+        item_name = checklist_item(self.checklist(dossier.procedure_code, dossier.procedure_version),
+                                   upload.item)  # before a byte is read
+        saved, created = await self.take(dossier.id, item_name, upload, chunks, officer.sub)
+        if created:
+            log.info("document %s stored for dossier %s (item %d, %d bytes, %s) by %s", saved.id, code,
+                     saved.checklist_item, saved.size, saved.media_type, officer.sub)
+        return saved, created
+
+    async def take(self, owner_id: uuid.UUID, item_name: str, upload: Upload, chunks: AsyncIterable[bytes],
+                   uploaded_by: str, lock: Lock = docs.lock_dossier) -> tuple[DocumentRow, bool]:
+        """Stream one file into the store and record it (state 1, digitised) for the dossier or online submission
+        `owner_id`; `lock`: what its commit locks (and checks) first."""
+        async with self.sessions() as session:
+            replay = await docs.by_key(session, owner_id, upload.key)
+            held = await docs.held_bytes(session, owner_id)
         # A replay adds nothing to the dossier, so only the per-file limit applies to it.
         limit = self.limits.max_file_bytes if replay else self.limits.upload_limit(held)
         sniffed = SniffedStream(chunks)
         stored = await self.store.put(sniffed, max_bytes=limit)
         assert sniffed.media_type is not None  # put read the first chunk, so the sniffer decided
         row = DocumentRow(
-            id=uuid.uuid4(), dossier_id=dossier.id, checklist_item=upload.item, item_name=item_name,
+            id=uuid.uuid4(), dossier_id=owner_id, checklist_item=upload.item, item_name=item_name,
             key=stored.key, sha256=stored.sha256, size=stored.size, media_type=sniffed.media_type,
             pages=pages_of(sniffed.media_type), digitisation=int(Digitisation.DIGITISED),
-            file_name=clean_file_name(upload.file_name), uploaded_by=officer.sub, uploaded_at=self.clock.now(),
-            idempotency_key=upload.key,
+            file_name=clean_file_name(upload.file_name), uploaded_by=uploaded_by, uploaded_at=self.clock.now(),
+            idempotency_key=upload.key, kind=DocumentKind.PAPER.value,
         )
-        saved, created = await self._record(row)
+        saved, created = await self._record(row, lock)
         if created:
             await self._still_there(saved)
-            log.info("document %s stored for dossier %s (item %d, %d bytes, %s) by %s", saved.id, code,
-                     saved.checklist_item, saved.size, saved.media_type, officer.sub)
         return saved, created
 
     async def reuse(self, code: str, officer: Officer, upload: Upload,
@@ -103,7 +117,8 @@ class Documents:
         bytes. The officer must be allowed to read the source; another citizen's scan is NotFound."""
         async with self.sessions() as session:
             dossier = await self._for_upload(session, code, officer)
-            item_name = checklist_item(self._checklist(dossier), upload.item)
+            item_name = checklist_item(self.checklist(dossier.procedure_code, dossier.procedure_version),
+                                       upload.item)
             source = await docs.one(session, source_id)
             origin = await session.get(DossierRow, source.dossier_id) if source else None
             if (source is None or origin is None or origin.id == dossier.id
@@ -127,20 +142,27 @@ class Documents:
             raise NotFound(code)
         return dossier
 
-    def _checklist(self, dossier: DossierRow) -> list[str]:
-        """The papers of the procedure version the dossier was received under (none if the catalogue dropped it)."""
+    def checklist(self, procedure_code: str, procedure_version: int) -> list[str]:
+        """The papers of the procedure version a dossier was received (or submitted) under; none if the catalogue
+        dropped it."""
         try:
-            versions = self.catalogue.procedure(dossier.procedure_code).versions
+            versions = self.catalogue.procedure(procedure_code).versions
         except CatalogueError:
             return []
-        version = next((v for v in versions if v.version == dossier.procedure_version), None)
+        version = next((v for v in versions if v.version == procedure_version), None)
         return [str(name) for name in version.documents] if version else []
 
-    async def _record(self, row: DocumentRow) -> tuple[DocumentRow, bool]:
-        """Commit the row under the dossier's lock, or answer the row its Idempotency-Key already names."""
+    async def record(self, row: DocumentRow, lock: Lock, staged: Staged) -> tuple[DocumentRow, bool]:
+        """`_record` for a file stored by another use case (the signed result, results.py)."""
+        return await self._record(row, lock, staged)
+
+    async def _record(self, row: DocumentRow, lock: Lock = docs.lock_dossier,
+                      staged: Staged | None = None) -> tuple[DocumentRow, bool]:
+        """Commit the row under the dossier's lock (or `lock`'s), or answer the row its Idempotency-Key already
+        names; `staged` writes what goes with a new row (after the chain entry), in the same transaction."""
         try:
             async with self.sessions() as session, session.begin():
-                dossier = await docs.lock_dossier(session, row.dossier_id)
+                dossier = await lock(session, row.dossier_id)
                 if (earlier := await docs.by_key(session, row.dossier_id, row.idempotency_key)) is not None:
                     return _replayed(earlier, row), False
                 if over_dossier_limit(await docs.held_bytes(session, row.dossier_id), row.size,
@@ -149,6 +171,8 @@ class Documents:
                 session.add(row)
                 if dossier is not None:  # the scan's hash joins the dossier's chained record (issue 17 §4)
                     await chain.append(session, [_entry(ADDED, str(row.id), row, dossier, row.uploaded_at)])
+                    if staged is not None:
+                        await staged(session, row, dossier)
         except IntegrityError:  # the same key raced us (SQLite takes no row lock) and won
             async with self.sessions() as session:
                 earlier = await docs.by_key(session, row.dossier_id, row.idempotency_key)
@@ -229,15 +253,16 @@ def _entry(event_type: str, event_id: str, row: DocumentRow, dossier: DossierRow
         "dossier_id": row.dossier_id, "event_id": event_id, "event_type": event_type, "source": "/onestop/intake",
         "at": at, "actor": row.uploaded_by, "agency": dossier.receiving_agency, "state": DeskState(dossier.state).code,
         "sub_state": dossier.sub_state, "handover": False, "note": "",
-        "data": {"document_id": str(row.id), "checklist_item": row.checklist_item, "sha256": row.sha256,
+        "data": {"document_id": str(row.id), "kind": row.kind, "checklist_item": row.checklist_item,
+                 "sha256": row.sha256,
                  "size": row.size, "media_type": row.media_type, "digitisation": row.digitisation,
                  "reused_from": str(row.reused_from) if row.reused_from else None},
     }
 
 
 def _replayed(earlier: DocumentRow, now: DocumentRow) -> DocumentRow:
-    if (earlier.sha256, earlier.checklist_item, earlier.reused_from) != (now.sha256, now.checklist_item,
-                                                                         now.reused_from):
+    if (earlier.sha256, earlier.checklist_item, earlier.reused_from, earlier.kind) != (
+            now.sha256, now.checklist_item, now.reused_from, now.kind):
         raise IdempotencyConflict("this Idempotency-Key was already used for another file of this dossier")
     return earlier
 

@@ -47,9 +47,16 @@ class DocumentIn(_In):
     e_certified_copy: bool = False  # electronic certified copy requested (bản sao điện tử)
 
 
+# The desk receives in person or by post; an online dossier comes only from a submission (issue 17 §2): `online`
+# is refused with the reason (desk.ONLINE_AT_DESK), and the document says so.
+_DESK_CHANNEL = WithJsonSchema({"type": "string", "enum": [Channel.IN_PERSON.value, Channel.POST.value],
+                                "description": "in_person or post; an online dossier is filed through "
+                                               "/api/v1/public/submissions"})
+
+
 class DossierIn(_In):
     procedure_code: str = Field(min_length=1, max_length=64)
-    channel: Channel
+    channel: Annotated[Channel, _DESK_CHANNEL]
     applicant: ApplicantIn
     documents: list[DocumentIn] = Field(default_factory=list, max_length=100)
     # Only an admin may name another desk; for everyone else it must be the agency of their token.

@@ -18,6 +18,7 @@ from libs.catalogue import Catalogue, NotInCatalogueError
 from libs.runtime import Runtime
 from libs.runtime.answers import answers, documents
 from libs.runtime.params import Day, LocalMoment
+from services.reporting.domain.certifications import Certifications
 from services.reporting.exports import form06_csv, form06_json, form06_xlsx
 from services.reporting.reports import Period, Reports, rates_json
 
@@ -123,6 +124,22 @@ def router() -> APIRouter:
             "scores": [asdict(s) for s in ind.scores],
         }
 
+    @r.get("/reports/certifications")
+    async def certifications(request: Request, officer: Viewer, start: From, end: To,
+                             agency: str | None = None) -> dict[str, Any]:
+        """Certification acts (one number in a book) and copies, on paper and electronic, per agency at or below
+        the one asked for, and the e-certification rate = electronic acts / all acts (docs/domain.md §4.2)."""
+        eid, agencies = _scope(request, officer, agency)
+        period = _period(request, start, end, None)
+        found = await request.app.state.reports.certifications(agencies, period)
+        total = Certifications()
+        for one in found.values():
+            total = total.add("paper", one.paper.acts, one.paper.copies).add(
+                "electronic", one.electronic.acts, one.electronic.copies)
+        return {"agency": eid, "from": start.isoformat(), "to": end.isoformat(), "total": _certified(total),
+                "agencies": [{"agency": a, "agency_name": _agency_name(request, a), **_certified(c)}
+                             for a, c in sorted(found.items())]}
+
     @r.get("/procedures/review")
     async def review(request: Request, officer: Viewer, start: From, end: To, agency: str | None = None,
                      as_of: AsOf = None) -> dict[str, Any]:
@@ -154,6 +171,13 @@ def router() -> APIRouter:
              "overdue_working_hours": round(hours, 2)} for s, hours in found]}
 
     return r
+
+
+def _certified(c: Certifications) -> dict[str, Any]:
+    rate = c.e_certification
+    return {"paper": asdict(c.paper), "electronic": asdict(c.electronic),
+            "e_certification_rate": {"numerator": rate.numerator, "denominator": rate.denominator,
+                                     "percent": rate.percent()}}
 
 
 def _iso(moment: datetime | None) -> str | None:

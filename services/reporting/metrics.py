@@ -25,9 +25,10 @@ from libs.calendar import WorkCalendar
 from libs.clock import Clock
 from libs.observability import Children
 from services.reporting.domain import CountingRules, Judge
+from services.reporting.domain.certifications import Certifications
 from services.reporting.domain.projection import Baked
 from services.reporting.domain.state import FactState
-from services.reporting.store.queries import gauge_rows
+from services.reporting.store.queries import certification_gauge_rows, gauge_rows
 
 log = logging.getLogger(__name__)
 ON_TIME_WINDOW_DAYS = 30
@@ -50,6 +51,10 @@ class BusinessMetrics:
         self.on_time = Gauge("onestop_on_time_ratio",
                              "Resolved early or on time / resolved, last 30 local days (Form 06 cols (8+9)/7)",
                              ["agency"], registry=registry)
+        self.e_certification = Gauge(
+            "onestop_e_certification_ratio",
+            "Electronic certification acts / all certification acts, last 30 local days (docs/domain.md §4.2)",
+            ["agency"], registry=registry)
         self.resolved = Counter("onestop_dossiers_resolved", "Dossier endings applied live, by timeliness",
                                 ["agency", "timeliness"], registry=registry)
         self._resolved = Children(self.resolved)
@@ -68,7 +73,19 @@ class BusinessMetrics:
         baked = Baked(self.rules.timezone, self.rules.judge_to_minute)
         async with engine.begin() as conn:
             pending, settled = await conn.run_sync(gauge_rows, baked, now, ON_TIME_WINDOW_DAYS)
+            certified = await conn.run_sync(certification_gauge_rows, baked, now, ON_TIME_WINDOW_DAYS)
         self._publish(pending, settled, now)
+        self._publish_certified(certified)
+
+    def _publish_certified(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
+        per_agency: dict[str, Certifications] = defaultdict(Certifications)
+        for agency, medium, acts, copies in rows:
+            per_agency[agency] = per_agency[agency].add(medium, acts, copies)
+        self.e_certification.clear()  # then set at once: a scrape (same event loop) never sees half of it
+        for agency, found in per_agency.items():
+            value = found.e_certification.value
+            if value is not None:
+                self.e_certification.labels(agency).set(value)
 
     def _publish(self, pending: Sequence[Any], settled: Sequence[Any], now: datetime) -> None:
         open_: dict[tuple[str, str], int] = defaultdict(int)

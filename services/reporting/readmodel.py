@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from libs.calendar import WorkCalendar
-from services.reporting.domain.projection import Baked, Item, first_of_each, fold_batch
+from services.reporting.domain.projection import (
+    Baked,
+    Item,
+    certification_batch,
+    first_of_each,
+    fold_batch,
+    is_certification,
+)
 from services.reporting.domain.state import FactState
 from services.reporting.store.tables import GenerationTables
 from services.reporting.store.writer import GenerationWriter
@@ -30,14 +37,15 @@ def apply_events(conn: Connection, tables: GenerationTables, baked: Baked, items
     cannot apply is recorded as applied, its row left as the fold left it (`fold_batch`)."""
     items = first_of_each(items)
     writer = GenerationWriter(conn, tables)
-    fresh, states = writer.claim([event_id for event_id, _, _ in items],
-                                 list(dict.fromkeys(event.dossier_id for _, event, _ in items)))
+    # Certification acts are claimed like any event but fold into their own daily facts, never a dossier's row.
+    dossiers = list(dict.fromkeys(event.dossier_id for _, event, _ in items if not is_certification(event)))
+    fresh, states = writer.claim([event_id for event_id, _, _ in items], dossiers)
     todo = [item for item in items if item[0] in fresh]
     if not todo:
         return 0, []
-    if len(todo) < len(items):  # some were applied before: only the dossiers of the others change
-        touched = {event.dossier_id for _, event, _ in todo}
-        states = {dossier: state for dossier, state in states.items() if dossier in touched}
+    touched = {event.dossier_id for _, event, _ in todo if not is_certification(event)}
+    states = {dossier: state for dossier, state in states.items() if dossier in touched}
     deltas, endings = fold_batch(states, todo, baked, calendar)
     writer.write(list(states.values()), deltas)
+    writer.certify(certification_batch(todo, baked))
     return len(todo), endings

@@ -33,6 +33,7 @@ from services.reporting.domain import (
     indicators,
     procedure_review,
 )
+from services.reporting.domain.certifications import Certifications, totals
 from services.reporting.domain.facts import CLOSING_OUTCOMES
 from services.reporting.domain.projection import Baked
 from services.reporting.domain.state import FactState
@@ -61,6 +62,12 @@ class Period:
     @property
     def cutoff(self) -> datetime:
         return self.end if self.as_of is None else min(self.end, self.as_of)
+
+    def days(self, tz: ZoneInfo) -> tuple[date, date]:
+        """The local days certification facts are counted on: from the first day to the cutoff's (whole days:
+        the facts are daily), or none (last before first) when the cutoff is the period's start."""
+        last = (self.cutoff - timedelta(microseconds=1)).astimezone(tz).date()
+        return self.start.astimezone(tz).date(), last
 
 
 class Reports:
@@ -162,8 +169,20 @@ class Reports:
             tables, _ = await self._live(conn)
             facts = await self._facts(conn, tables, agencies, period.start, period.cutoff)
             limits = await self._limits(conn, tables, agencies)
+            certified = await queries.certification_rows(conn, tables, agencies, *period.days(self.tz))
         return indicators(facts, agencies, period.start, period.end, as_of=period.as_of, rules=self.rules,
-                          elapsed=self.calendar.working_hours_between, limit_hours=limits)
+                          elapsed=self.calendar.working_hours_between, limit_hours=limits,
+                          certifications=totals((medium, acts, copies) for _, medium, acts, copies in certified))
+
+    async def certifications(self, agencies: set[str], period: Period) -> dict[str, Certifications]:
+        """Per agency: its certification acts and copies of the period, paper and electronic."""
+        async with queries.snapshot(self.engine) as conn:
+            tables, _ = await self._live(conn)
+            rows = await queries.certification_rows(conn, tables, agencies, *period.days(self.tz))
+        out: dict[str, Certifications] = {}
+        for agency, medium, acts, copies in rows:
+            out[agency] = out.get(agency, Certifications()).add(medium, acts, copies)
+        return out
 
     async def review(self, agencies: set[str], period: Period) -> tuple[ProcedureReview, ...]:
         async with queries.snapshot(self.engine) as conn:
@@ -206,4 +225,5 @@ def rates_json(ind: Indicators) -> dict[str, Any]:
         "on_time": rate(ind.on_time), "online": rate(ind.online), "dossiers_digitised": rate(ind.dossiers_digitised),
         "results_electronic": rate(ind.results_electronic), "e_certified_copies": rate(ind.e_certified_copies),
         "online_payment": rate(ind.online_payment), "satisfaction": rate(ind.satisfaction),
+        "reuse": rate(ind.reuse),
     }

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from deploy.local.dev_ca import CaFiles, ensure
 from libs.contracts import topics
+from libs.storage.s3 import S3ObjectStore
+from libs.storage.settings import DEVELOPMENT_S3_ACCESS_KEY, DEVELOPMENT_S3_SECRET
 from tests.conftest import NewDatabase
 from tests.support.kafka import find_records, headers_of
 from tests.support.otlp import OtlpReceiver
@@ -34,13 +38,17 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 
 @pytest.fixture(scope="session")
-async def stack(kafka_bootstrap: str, new_database: NewDatabase, otlp: OtlpReceiver) -> AsyncIterator[Stack]:
-    """The four services; when the run ends, the personal data every test posted (`stack.sensitive`) is
-    looked for in the logs, the metrics, the spans and the dead letters of this run (issue 15 §3)."""
+async def stack(kafka_bootstrap: str, new_database: NewDatabase, otlp: OtlpReceiver,
+                s3_endpoint: str) -> AsyncIterator[Stack]:
+    """The four services; intake keeps documents in S3Proxy (a bucket of this run) and signs with a development
+    CA of this run. When the run ends, the personal data every test posted (`stack.sensitive`) is looked for in
+    the logs, the metrics, the spans and the dead letters of this run (issue 15 §3)."""
     run_dir = Path(tempfile.mkdtemp(prefix="onestop-e2e-"))
     urls = {s: await new_database(s) for s in SERVICES}
     telemetry = {"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "200"}
-    stack = Stack(run_dir=run_dir, kafka=kafka_bootstrap, db_urls=urls, extra_env=telemetry)
+    stack = Stack(run_dir=run_dir, kafka=kafka_bootstrap, db_urls=urls,
+                  extra_env=telemetry | await documents_in_s3(s3_endpoint, run_dir))
+    ensure(CaFiles(run_dir / "ca"))  # where intake's certification settings look under ONESTOP_RUN_DIR
     stack.sensitive |= KNOWN_PII
     started_ms = int(time.time() * 1000)
     leaked: dict[str, list[str]] = {}
@@ -53,6 +61,17 @@ async def stack(kafka_bootstrap: str, new_database: NewDatabase, otlp: OtlpRecei
     leaked |= {f"log {name}": hits for name, hits in stack.logs_containing(stack.sensitive).items()}
     leaked |= in_spans(otlp, stack.sensitive) | await in_dead_letters(stack, started_ms)
     assert not leaked, f"raw personal data outside the events (logs under {run_dir / 'logs'}): {leaked}"
+
+
+async def documents_in_s3(endpoint: str, run_dir: Path) -> dict[str, str]:
+    """Intake's settings for a bucket of its own on the run's S3Proxy (created here, as an operator would)."""
+    bucket, spool = f"onestop-e2e-{uuid.uuid4().hex[:12]}", run_dir / "spool"
+    store = S3ObjectStore.connect(bucket=bucket, endpoint=endpoint, region="us-east-1",
+                                  access_key_id=DEVELOPMENT_S3_ACCESS_KEY, secret_access_key=DEVELOPMENT_S3_SECRET,
+                                  spool_dir=spool)
+    await store.create_bucket()
+    return {"ONESTOP_STORAGE_BACKEND": "s3", "ONESTOP_STORAGE_S3_ENDPOINT": endpoint,
+            "ONESTOP_STORAGE_S3_BUCKET": bucket, "ONESTOP_STORAGE_SPOOL_DIR": str(spool)}
 
 
 async def in_metrics(stack: Stack) -> dict[str, list[str]]:

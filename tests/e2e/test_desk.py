@@ -168,11 +168,11 @@ async def test_idempotency_key_still_holds_with_officer_tokens(stack: Stack) -> 
     async with httpx.AsyncClient(timeout=10) as client:
         desk = Desk(client, stack)
         url = f"{desk.api}/dossiers"
-        first = await client.post(url, json=dossier("online"), headers=desk_headers(DESK, key=key))
-        again = await client.post(url, json=dossier("online"), headers=desk_headers(DESK, key=key))
+        first = await client.post(url, json=dossier("post"), headers=desk_headers(DESK, key=key))
+        again = await client.post(url, json=dossier("post"), headers=desk_headers(DESK, key=key))
         assert first.status_code == 201 and again.status_code == 200, again.text
         assert again.headers["Idempotent-Replayed"] == "true" and first.json() == again.json()
-        r = await client.post(f"{url}/refusals", json=dossier("online", reason="Trùng hồ sơ"),
+        r = await client.post(f"{url}/refusals", json=dossier("post", reason="Trùng hồ sơ"),
                               headers=desk_headers(DESK, key=key))
         assert r.status_code == 422 and "Idempotency-Key" in r.text
         nxt = await desk.receive()

@@ -101,12 +101,12 @@ async def _counted(client: httpx.AsyncClient, stack: Stack, expected: int) -> bo
 async def test_same_idempotency_key_creates_one_dossier(stack: Stack) -> None:
     key = str(uuid.uuid4())
     async with httpx.AsyncClient(timeout=10) as client:
-        first = await post(client, stack, dossier(channel="online"), key)
-        again = await post(client, stack, dossier(channel="online"), key)
+        first = await post(client, stack, dossier(channel="post"), key)
+        again = await post(client, stack, dossier(channel="post"), key)
         assert first.status_code == 201 and again.status_code == 200
         assert again.headers["Idempotent-Replayed"] == "true"
         assert first.json() == again.json()
-        other = await post(client, stack, dossier(channel="post"), key)
+        other = await post(client, stack, dossier(channel="in_person"), key)
         assert other.status_code == 422 and "Idempotency-Key" in other.text
         nxt = await post(client, stack, dossier())
         seq = lambda c: int(c.rsplit("-", 1)[1])  # noqa: E731

@@ -1,5 +1,6 @@
-"""HTTP routes of electronic certified copies: the desk certifies a scanned original (the signed PDF comes back),
-anyone checks a copy by its number and its file's SHA-256. Thin: validate, call `Certification` (service.py),
+"""HTTP routes of certification: the desk certifies a scanned original electronically (the signed PDF comes back)
+or enters an act certified on paper in the paper book; anyone checks an electronic copy by its number and its
+file's SHA-256. Thin: validate, call `Certification` (service.py),
 map its refusals to 4xx. Mounted under /api/v1 by the intake app (`router()`, `public_router()`).
 
 The original is the request body itself (the PDF's bytes, as a scan upload in api_documents.py), read up to
@@ -9,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from libs.auth import Officer
 from libs.auth.fastapi import require
@@ -24,6 +25,8 @@ from services.intake.certification.service import (
     Certification,
     IssuedCopy,
     NotThisAgency,
+    PaperAct,
+    PaperEntry,
     Scan,
     SigningUnavailable,
 )
@@ -34,6 +37,8 @@ PDF = "application/pdf"
 RETRY_SECONDS = 60  # a missing key is an operator's fix, not a moment's
 
 Certifier = Annotated[Officer, Depends(require("desk_officer"))]
+ActKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200,
+                               description="names this one act: a repeat enters nothing and answers the same entry")]
 
 NOT_A_PDF: dict[int | str, dict[str, Any]] = {
     415: {"model": Problem, "description": "the original is not a readable PDF (or it is encrypted)"}}
@@ -63,6 +68,33 @@ class VerifyOut(BaseModel):
     book: str | None = Field(default=None, description="01/2026-SCT/BS")
     medium: str | None = Field(default=None, description="electronic")
     signed_on: date | None = Field(default=None, description="the agency's local date of the signature")
+
+
+class PaperIn(BaseModel):
+    """One document type certified on paper at one time: one number in the paper book, shared by its copies."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    document_type: str = Field(min_length=1, max_length=MAX_DOCUMENT_TYPE, description="e.g. Giấy khai sinh")
+    copies: int = Field(ge=1, le=MAX_COPIES)
+    dossier_code: str | None = Field(default=None, max_length=64, description="the dossier the copies serve, if any")
+
+
+class PaperOut(BaseModel):
+    """The act's entry in the agency's paper book of the year."""
+
+    reference: str = Field(description="number and year as written: 05/2026")
+    book_type: str = Field(description="SCT/BS")
+    number: int
+    year: int
+    copies: int
+    certified_at: datetime
+
+
+def _paper_out(entry: PaperEntry) -> PaperOut:
+    n = entry.number
+    return PaperOut(reference=n.reference, book_type=n.book.book_type.value, number=n.order, year=n.book.year,
+                    copies=entry.copies, certified_at=entry.certified_at)
 
 
 def _certification(request: Request) -> Certification:
@@ -135,6 +167,24 @@ def router() -> APIRouter:
             scan = Scan(body, Original(document_type, copies))
             issued = await certification.certify(Act([scan], received_at, dossier_code), officer)
         return _issued(issued[0])
+
+    @r.post("/certifications/paper", status_code=201, response_model=PaperOut, responses={
+        200: {"model": PaperOut, "description": "a repeat of an earlier act with this Idempotency-Key: that entry "
+                                                "again (header Idempotent-Replayed: true)"},
+        **answers(401, 403, 422, why={
+            403: "not a desk officer of the agency this service certifies for",
+            422: "malformed, or this Idempotency-Key used before for another act"})})
+    async def certify_on_paper(request: Request, response: Response, body: PaperIn, officer: Certifier,
+                               idempotency_key: ActKey) -> PaperOut:
+        """Enter a copy certified on paper (chứng thực bản sao giấy) in the agency's paper SCT/BS book: the next
+        number of the year, shared by the act's copies."""
+        async with _errors():
+            act = PaperAct(Original(body.document_type, body.copies), idempotency_key, body.dossier_code)
+            entry, created = await _certification(request).certify_paper(act, officer)
+        if not created:
+            response.status_code = 200
+            response.headers["Idempotent-Replayed"] = "true"
+        return _paper_out(entry)
 
     return r
 

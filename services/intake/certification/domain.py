@@ -83,6 +83,11 @@ class CertificationNumber:
         return f"{self.order:02d}/{self.book.year}"
 
     @property
+    def entry(self) -> str:
+        """The act as an event names it when it served no dossier: "05/2026 SCT/BS"."""
+        return f"{self.reference} {self.book.book_type.value}"
+
+    @property
     def book_label(self) -> str:
         """The book as written after the number: "01/2026-SCT/BS"."""
         return f"{self.book_no:02d}/{self.book.year}-{self.book.book_type.value}"

@@ -1,9 +1,10 @@
-"""The certification books and the electronic certified copies issued (tables cert_books, certified_copies).
+"""The certification books, the electronic certified copies issued and the paper certification acts (tables
+cert_books, certified_copies, paper_certifications).
 
 Declared on intake's metadata (services.intake.store.tables.Base), so Alembic's autogenerate sees them wherever
-this module is imported; migration 5b8e2c4d7f19 creates them. A book's numbers are given under its row lock:
-the upsert of `take_numbers` locks the row (PostgreSQL) or the database (SQLite serialises writers) until the
-transaction ends, so a copy whose signing or recording fails gives its number back (no gap), and a second
+this module is imported; migrations 5b8e2c4d7f19 and f2c7a9d4e631 create them. A book's numbers are given under
+its row lock: the upsert of `take_numbers` locks the row (PostgreSQL) or the database (SQLite serialises writers)
+until the transaction ends, so a copy whose signing or recording fails gives its number back (no gap), and a second
 request waits for the first to commit (no duplicate)."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlmodel import Field
 from libs.db import increment_counter
 from libs.db.types import UTCDateTime
 from services.intake.certification.domain import BookKey, next_numbers
-from services.intake.store.tables import Base
+from services.intake.store.tables import DOSSIERS, Base
 
 
 class CertBookRow(Base, table=True):
@@ -65,8 +66,31 @@ class CertifiedCopyRow(Base, table=True):
     pdf_key: str | None = Field(default=None, max_length=80)
 
 
+class PaperCertificationRow(Base, table=True):
+    """One act entered in a PAPER book (the copies are stamped and signed by hand): its number, what and how many
+    copies, who entered it, and the Idempotency-Key of the request that entered it (a repeat finds this row)."""
+
+    __tablename__ = "paper_certifications"
+    __table_args__ = (sa.UniqueConstraint("agency", "idempotency_key", name="uq_paper_certifications_key"),
+                      sa.Index("ix_paper_certifications_entry", "agency", "year", "number"))
+
+    id: UUID = Field(primary_key=True)
+    agency: str = Field(max_length=40)
+    year: int
+    book_type: str = Field(max_length=20)
+    book_no: int
+    number: int
+    document_type: str = Field(max_length=200)
+    copies: int
+    officer: str = Field(max_length=100)
+    dossier_code: str | None = Field(default=None, max_length=64)
+    idempotency_key: str = Field(max_length=200)
+    certified_at: datetime = Field(sa_type=UTCDateTime)
+
+
 CERT_BOOKS = CertBookRow.__table__  # type: ignore[attr-defined]
 CERTIFIED_COPIES = CertifiedCopyRow.__table__  # type: ignore[attr-defined]
+PAPER_CERTIFICATIONS = PaperCertificationRow.__table__  # type: ignore[attr-defined]
 
 
 async def take_numbers(session: AsyncSession, book: BookKey, count: int) -> range:
@@ -113,3 +137,46 @@ async def book_entries(session: AsyncSession, book: BookKey) -> list[int]:
                                     c.book_type == book.book_type.value, c.medium == book.medium.value)
              .order_by(c.number))
     return [int(n) for n in (await session.execute(query)).scalars()]
+
+
+async def paper_book_entries(session: AsyncSession, book: BookKey) -> list[int]:
+    """The numbers recorded in a paper book, in order."""
+    c = PAPER_CERTIFICATIONS.c
+    query = (select(c.number).where(c.agency == book.agency, c.year == book.year, c.book_type == book.book_type.value)
+             .order_by(c.number))
+    return [int(n) for n in (await session.execute(query)).scalars()]
+
+
+@dataclass(frozen=True)
+class PaperRecord:
+    """A paper act as recorded (plain values: it outlives the transaction that read it)."""
+
+    id: UUID
+    agency: str
+    year: int
+    book_type: str
+    book_no: int
+    number: int
+    document_type: str
+    copies: int
+    dossier_code: str | None
+    certified_at: datetime
+
+
+async def paper_act(session: AsyncSession, agency: str, key: str) -> PaperRecord | None:
+    """The paper act an Idempotency-Key entered, if any."""
+    c = PAPER_CERTIFICATIONS.c
+    query = select(c.id, c.agency, c.year, c.book_type, c.book_no, c.number, c.document_type, c.copies,
+                   c.dossier_code, c.certified_at).where(c.agency == agency, c.idempotency_key == key)
+    row = (await session.execute(query)).first()
+    return None if row is None else PaperRecord(**row._mapping)
+
+
+async def dossier_served(session: AsyncSession, agency: str, code: str | None) -> tuple[UUID, str] | None:
+    """(id, code) of the agency's dossier `code` names, if it is one (a certification made for that dossier)."""
+    if not code:
+        return None
+    c = DOSSIERS.c
+    query = select(c.id, c.code).where(c.code == code, c.receiving_agency == agency)
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])

@@ -1,5 +1,6 @@
 """The rules of a dossier's scans (issue 17 §1): who may read them, which checklist item a scan belongs to,
-what is kept of a browser's file name, what an upload may still weigh. Pure: no I/O."""
+what is kept of a browser's file name, what an upload may still weigh; and who attaches the signed result, when.
+Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from services.intake.domain.desk import IllegalMove
+from services.intake.domain.states import DeskState
+
 # Who reads scans, besides the agency check: the desk and the officers who process cases. Not report_viewer
 # (figures, not papers); province_admin only as an officer of an agency that may read (scans are personal data).
 READER_ROLES = ("desk_officer", "specialist", "department_head")
 UPLOADER_ROLES = ("desk_officer",)
+RESULT_ROLES = ("specialist", "department_head")  # the competent agency's officers who settle the case
 FILE_NAME_MAX = 255
 # The original name is kept to show it back to officers, so a few characters of it may stay; the rest go.
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # controls, format, unassigned, …
@@ -43,6 +48,19 @@ class Readers:
 def may_upload(receiving_agency: str, agency: str, roles: Collection[str]) -> bool:
     """Scans are taken at the desk that received the dossier, by its desk officers."""
     return agency == receiving_agency and bool(set(roles) & {*UPLOADER_ROLES, "admin"})
+
+
+def may_attach_result(competent_agency: str, readers: Readers, agency: str, roles: Collection[str]) -> bool:
+    """The signed result is attached by the competent agency's specialist or department head (or admin), once it
+    may read the dossier: a city department from its acknowledgement of the hand-over on (issue 17 §1)."""
+    return (agency == competent_agency and bool(set(roles) & {*RESULT_ROLES, "admin"})
+            and readers.admit(agency, roles))
+
+
+def check_result(state: DeskState) -> None:
+    """A result is attached while the case is open and not yet marked result-ready (processing marks it after)."""
+    if state.closed or state in (DeskState.RESULT_READY, DeskState.SUBMITTED):
+        raise IllegalMove(f"cannot attach a result: the dossier is {state.value} ({state.code})")
 
 
 def checklist_item(checklist: Sequence[str], item: int) -> str:

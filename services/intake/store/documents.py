@@ -12,7 +12,7 @@ from sqlmodel import col
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from libs.contracts.common import Digitisation, DocumentManifest
+from libs.contracts.common import Digitisation, DocumentKind, DocumentManifest
 from libs.contracts.processing import HandoffAcknowledged
 from services.intake.store.tables import DOCUMENTS, DOSSIERS, HISTORY, DocumentRow, DossierRow
 
@@ -84,7 +84,8 @@ def manifest_of(rows: list[DocumentRow]) -> list[DocumentManifest]:
     """What events say of the scans: references and hashes, never the bytes, never the file name."""
     return [
         DocumentManifest(
-            document_id=r.id, checklist_item=r.checklist_item, item_name=r.item_name, sha256=r.sha256, size=r.size,
+            document_id=r.id, kind=DocumentKind(r.kind), checklist_item=r.checklist_item, item_name=r.item_name,
+            sha256=r.sha256, size=r.size,
             media_type=r.media_type, pages=r.pages, digitisation=Digitisation(r.digitisation),
             reused_from=r.reused_from, uploaded_at=r.uploaded_at,
         )

@@ -47,21 +47,35 @@ async def write_receipt(engine: AsyncEngine, outbox: Table, r: Receipt) -> str:
         return await _WRITE.of(conn)(conn, outbox, r)
 
 
+async def write_receipt_in(conn: AsyncConnection, outbox: Table, r: Receipt) -> str:
+    """The same rows inside the caller's open transaction (the desk's decision on an online submission, which
+    holds the submission's lock): the number's row lock then lasts until the caller commits."""
+    return await _IN_TRANSACTION.of(conn)(conn, outbox, r)
+
+
 async def _one_statement(conn: AsyncConnection, _outbox: Table, r: Receipt) -> str:
     await conn.execution_options(isolation_level="AUTOCOMMIT")
+    return await _one_statement_in(conn, _outbox, r)
+
+
+async def _one_statement_in(conn: AsyncConnection, _outbox: Table, r: Receipt) -> str:
     return str((await conn.exec_driver_sql(_PG_RECEIPT_SQL, _pg_params(r))).scalar_one())
 
 
 async def _statements(conn: AsyncConnection, outbox: Table, r: Receipt) -> str:
     async with conn.begin():
-        seq = await _next_number(conn, r.agency, r.day)
-        code = format_dossier_code(r.agency, r.day, seq)
-        await conn.execute(DOSSIERS.insert().values(**dossier_values(r.row), code=code))
-        await conn.execute(outbox.insert().values({
-            **r.outbox, "headers": json.loads(r.outbox["headers"].replace(r.placeholder, code)),
-            "payload": r.outbox["payload"].replace(r.placeholder, code)}))
-        entry = {**r.history, "data": json.loads(r.history["data"].replace(r.placeholder, code))}
-        await conn.execute(HISTORY.insert().values(link([entry], {})[0]))  # the first entry of the chain
+        return await _statements_in(conn, outbox, r)
+
+
+async def _statements_in(conn: AsyncConnection, outbox: Table, r: Receipt) -> str:
+    seq = await _next_number(conn, r.agency, r.day)
+    code = format_dossier_code(r.agency, r.day, seq)
+    await conn.execute(DOSSIERS.insert().values(**dossier_values(r.row), code=code))
+    await conn.execute(outbox.insert().values({
+        **r.outbox, "headers": json.loads(r.outbox["headers"].replace(r.placeholder, code)),
+        "payload": r.outbox["payload"].replace(r.placeholder, code)}))
+    entry = {**r.history, "data": json.loads(r.history["data"].replace(r.placeholder, code))}
+    await conn.execute(HISTORY.insert().values(link([entry], {})[0]))  # the first entry of the chain
     return code
 
 
@@ -76,6 +90,9 @@ async def _next_number(conn: AsyncConnection, agency: str, day: date) -> int:
 
 _WRITE: Dialects[Callable[[AsyncConnection, Table, Receipt], Awaitable[str]]] = Dialects(
     postgresql=_one_statement, portable=_statements,
+)
+_IN_TRANSACTION: Dialects[Callable[[AsyncConnection, Table, Receipt], Awaitable[str]]] = Dialects(
+    postgresql=_one_statement_in, portable=_statements_in,
 )
 
 

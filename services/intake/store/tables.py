@@ -1,5 +1,6 @@
 """Intake's own tables: dossiers as received (and as they stand at the desk), their history, desk
-supplement requests, the daily code sequences, the scans of their papers (documents), and the outbox/inbox."""
+supplement requests, the daily code sequences, the scans of their papers and their signed results (documents),
+online submissions waiting for the desk's check, and the outbox/inbox."""
 
 from __future__ import annotations
 
@@ -112,8 +113,39 @@ class PaperRequestRow(Base, table=True):
     issued_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class SubmissionRow(Base, table=True):
+    """A dossier filed online, waiting for the desk's check (docs/domain.md §5.2; domain/submissions.py). Its id is
+    the id of the dossier it becomes, so files uploaded to it (documents.dossier_id) need not move. The upload token
+    is an HMAC of the id and is never stored."""
+
+    __tablename__ = "submissions"
+
+    id: UUID = Field(primary_key=True)
+    receiving_agency: str = Field(index=True, max_length=40)
+    procedure_code: str = Field(max_length=64)
+    procedure_version: int  # in force at submission: its checklist names the uploads
+    procedure_name: str = Field(max_length=500)
+    applicant_name: str = Field(max_length=200)
+    personal_id: str = Field(max_length=12)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=254)
+    documents: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)  # the declared papers
+    online_payment: bool | None = None
+    state: str = Field(index=True, max_length=20)  # awaiting_check | accepted | refused
+    submitter: str = Field(max_length=100)  # citizen | portal:<sub>
+    idempotency_key: str = Field(unique=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    decided_by: str | None = Field(default=None, max_length=100)
+    refusal_reason: str | None = Field(default=None, max_length=1000)
+    dossier_code: str | None = Field(default=None, max_length=64)
+
+
 class DocumentRow(Base, table=True):
-    """One scan of a dossier's paper (issue 17): a reference to a content-addressed object of the document store.
+    """One scan of a dossier's paper (issue 17), or the competent agency's signed result (`kind` result, item 0): a
+    reference to a content-addressed object of the document store. `dossier_id` may name an online submission
+    still waiting for the desk's check (the dossier it becomes takes the same id).
 
     The object is written first and this row committed after, so a row never points at a missing object; the
     sweep removes objects no row references (services/intake/documents.py). `file_name` is data only: sanitised,
@@ -138,6 +170,8 @@ class DocumentRow(Base, table=True):
     uploaded_at: datetime = Field(sa_type=UTCDateTime)
     idempotency_key: str = Field(max_length=200)
     announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # carried by an event's manifest
+    kind: str = Field(default="paper", max_length=10,  # libs.contracts.common.DocumentKind
+                      sa_column_kwargs={"server_default": "paper"})
 
 
 class DailySequence(Base, table=True):
@@ -154,5 +188,6 @@ DAILY_SEQUENCES = DailySequence.__table__  # type: ignore[attr-defined]
 DOSSIERS = DossierRow.__table__  # type: ignore[attr-defined]
 HISTORY = DossierHistoryRow.__table__  # type: ignore[attr-defined]
 DOCUMENTS = DocumentRow.__table__  # type: ignore[attr-defined]
+SUBMISSIONS = SubmissionRow.__table__  # type: ignore[attr-defined]
 OUTBOX = metadata.tables["outbox"]
 INBOX = metadata.tables["inbox"]

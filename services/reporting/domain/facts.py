@@ -39,6 +39,10 @@ class FactRow:
     `supplement_waits` lists finished waits, so a report frozen at an earlier moment can still tell
     whether the dossier was waiting then (optional: without it only the current wait is known).
     `online_payment` is None when the procedure has no fee; `rating` is 1–5 or None.
+    `documents_scanned` counts the papers the receipt and supplement manifests announce in digitisation state 1, 2
+    or 3, `documents_reused` those in state 2 or 3, `items_scanned` the distinct checklist items they cover
+    (docs/domain.md §3.3, §4.4). `electronic_result`: the result was ready as a signed file (a result manifest).
+    `e_certified_copies_done` is no longer derived (certification facts count e-certified copies): kept at 0.
     """
 
     dossier_id: str
@@ -62,6 +66,9 @@ class FactRow:
     documents_digitised: int = 0
     e_certified_copies_requested: int = 0
     e_certified_copies_done: int = 0
+    documents_scanned: int = 0
+    documents_reused: int = 0
+    items_scanned: int = 0
     electronic_result: bool = False
     online_payment: bool | None = None
     rating: int | None = None
@@ -74,6 +81,20 @@ class FactRow:
         problems = _problems(self)
         if problems:
             raise ValueError(f"invalid fact row {self.dossier_id}: " + "; ".join(problems))
+
+    @property
+    def with_papers(self) -> bool:
+        """Whether the dossier is counted for digitisation: it lists papers, announces scans, or came online."""
+        return self.documents_total > 0 or self.documents_scanned > 0 or self.channel == "online"
+
+    @property
+    def digitised(self) -> bool:
+        """Digitised dossier (docs/domain.md §3.3): at least one scanned paper and, at the desk or by post, every
+        listed paper covered — as many distinct checklist items scanned as papers listed; online (no scanning at
+        receipt, §4.4), any document in its manifest."""
+        if self.documents_scanned == 0:
+            return False
+        return self.channel == "online" or self.items_scanned >= self.documents_total
 
     def waiting_supplement_at(self, moment: datetime) -> bool:
         """True when the dossier was waiting for a supplement at `moment`."""
@@ -127,11 +148,14 @@ def _time_problems(f: FactRow) -> list[str]:
 def _count_problems(f: FactRow) -> list[str]:
     out = []
     counts = (f.supplement_requested, f.documents_total, f.documents_digitised,
-              f.e_certified_copies_requested, f.e_certified_copies_done)
+              f.e_certified_copies_requested, f.e_certified_copies_done, f.documents_scanned, f.documents_reused,
+              f.items_scanned)
     if min(counts) < 0:
         out.append("counts must not be negative")
     if f.documents_digitised > f.documents_total:
         out.append("documents_digitised > documents_total")
     if f.e_certified_copies_done > f.e_certified_copies_requested:
         out.append("e_certified_copies_done > e_certified_copies_requested")
+    if f.documents_reused > f.documents_scanned or f.items_scanned > f.documents_scanned:
+        out.append("documents_reused and items_scanned must not exceed documents_scanned")
     return out

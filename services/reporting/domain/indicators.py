@@ -1,10 +1,11 @@
 """Service-quality indicators (chỉ số) in the spirit of Decision 766/QĐ-TTg, as far as our data reaches.
 
 Populations, all within [period_from, cutoff) and without dossiers refused at the desk:
-- received: dossiers received in the period — online, digitisation of dossiers, e-certified copies,
-  online payment;
-- resolved: dossiers resolved in the period — on time (from Form 06), electronic results and processing
-  time (result outcomes only), satisfaction.
+- received: dossiers received in the period — online, digitisation of dossiers (from their manifests), reuse of
+  digitised papers, online payment;
+- resolved: dossiers resolved in the period — on time (from Form 06), electronic results (a signed result file)
+  and processing time (result outcomes only), satisfaction;
+- certification acts of the period's local days (paper and electronic, from copy.certified): e-certified copies.
 Timeliness comes from Form 06, so it is frozen at `as_of`; ratings, payments and digitisation flags are
 taken as currently recorded (their timing is not in the fact row).
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from .certifications import Certifications
 from .facts import RESULT_OUTCOMES, FactRow
 from .form06 import form06
 from .measures import Elapsed, Rate, calendar_hours, mean
@@ -43,11 +45,12 @@ class Indicators:
     resolved: int
     on_time: Rate  # (early + on time) / resolved — cols (8 + 9) / 7
     online: Rate  # full-online channel / received for procedures eligible for full online (toàn trình)
-    dossiers_digitised: Rate  # all documents digitised / received with documents
-    results_electronic: Rate  # electronic result / resolved with a result
-    e_certified_copies: Rate  # e-certified copies done / requested (chứng thực bản sao điện tử)
+    dossiers_digitised: Rate  # digitised (FactRow.digitised) / received with papers (FactRow.with_papers)
+    results_electronic: Rate  # signed result file / resolved with a result
+    e_certified_copies: Rate  # electronic certification acts / all acts (chứng thực bản sao điện tử)
     online_payment: Rate  # paid online / received with a fee
     satisfaction: Rate  # rating >= 4 / rated
+    reuse: Rate  # scanned papers reused (state 2, 3) / scanned papers (state 1, 2, 3) of dossiers received
     resolved_late: int  # col 10
     pending_overdue: int  # col 13
     processing_times: tuple[ProcedureTime, ...]
@@ -62,8 +65,10 @@ class Indicators:
 
 def indicators(facts: Iterable[FactRow], agencies: set[str], period_from: datetime, period_to: datetime,
                *, as_of: datetime | None = None, rules: CountingRules = CountingRules(),
-               elapsed: Elapsed | None = None, limit_hours: Mapping[str, float] | None = None) -> Indicators:
-    """Compute the indicators. `elapsed` measures hours (e.g. working hours); default: calendar hours."""
+               elapsed: Elapsed | None = None, limit_hours: Mapping[str, float] | None = None,
+               certifications: Certifications = Certifications()) -> Indicators:
+    """Compute the indicators. `elapsed` measures hours (e.g. working hours); default: calendar hours;
+    `certifications`: the agencies' certification acts of the period (certification facts)."""
     cutoff = report_cutoff(period_from, period_to, as_of)
     selected = list(rules.select(facts, agencies))
     total = form06(selected, agencies, period_from, period_to, as_of, rules).total
@@ -72,18 +77,19 @@ def indicators(facts: Iterable[FactRow], agencies: set[str], period_from: dateti
         tally.add(fact)
     r = tally.rates()
     on_time = Rate(total.resolved_early + total.resolved_on_time, total.resolved_total)
+    certified = certifications.e_certification
     return Indicators(
         period_from, period_to, cutoff, tally.received, tally.resolved, on_time=on_time,
         online=r["online"], dossiers_digitised=r["digitised"], results_electronic=r["electronic"],
-        e_certified_copies=r["certified"], online_payment=r["payment"], satisfaction=r["satisfaction"],
-        resolved_late=total.resolved_late, pending_overdue=total.pending_overdue,
+        e_certified_copies=certified, online_payment=r["payment"], satisfaction=r["satisfaction"],
+        reuse=r["reuse"], resolved_late=total.resolved_late, pending_overdue=total.pending_overdue,
         processing_times=tally.times(limit_hours or {}),
         time_basis="calendar hours" if elapsed is None else "elapsed callable",
-        scores=scores_766(on_time, r["online"], r["digitised"], r["electronic"], r["certified"], r["payment"],
-                          r["satisfaction"]))
+        scores=scores_766(on_time, r["online"], r["digitised"], r["electronic"], certified, r["payment"],
+                          r["satisfaction"], r["reuse"]))
 
 
-_KEYS = ("online", "digitised", "electronic", "certified", "payment", "satisfaction")
+_KEYS = ("online", "digitised", "electronic", "reuse", "payment", "satisfaction")
 
 
 class _Tally:
@@ -107,10 +113,10 @@ class _Tally:
         self.received += 1
         if fact.online_level == "full":
             self._count("online", fact.channel == "online")
-        if fact.documents_total > 0:
-            self._count("digitised", fact.documents_digitised >= fact.documents_total)
-        self.counts["certified"][0] += fact.e_certified_copies_done
-        self.counts["certified"][1] += fact.e_certified_copies_requested
+        if fact.with_papers:
+            self._count("digitised", fact.digitised)
+        self.counts["reuse"][0] += fact.documents_reused
+        self.counts["reuse"][1] += fact.documents_scanned
         if fact.online_payment is not None:
             self._count("payment", fact.online_payment)
 

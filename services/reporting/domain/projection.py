@@ -26,9 +26,11 @@ from libs.calendar import WorkCalendar
 from libs.contracts import Envelope, Event
 from libs.contracts import intake as di
 from libs.contracts import processing as cp
+from libs.contracts.common import Digitisation, DocumentKind, DocumentManifest
+from services.reporting.domain.certifications import Certified, CertKey, certification_deltas
 from services.reporting.domain.facts import CLOSING_OUTCOMES
 from services.reporting.domain.rules import CountingRules
-from services.reporting.domain.state import FactState, Pair
+from services.reporting.domain.state import FactState, Pair, items_of, items_text
 from services.reporting.domain.timing import Judge
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,16 @@ def _moving(cls: type[Event]) -> Callable[[Move], Move]:
 
 
 def handled_events() -> list[type[Event]]:
-    """Every event class that changes a fact row (the consumer subscribes a handler to each)."""
+    """Every event class that changes a fact row or the certification facts (the consumer subscribes a handler
+    to each)."""
     workflow = [cls for cls in _all_subclasses(cp.CaseEvent) if cls.ce_type]
-    return sorted({*_FOLDS, *_MOVES, *workflow}, key=lambda cls: cls.ce_type)
+    return sorted({*_FOLDS, *_MOVES, *workflow, di.CopyCertified}, key=lambda cls: cls.ce_type)
+
+
+def is_certification(event: Event) -> bool:
+    """A certification act: a fact of its own (agency, day, medium), never a dossier's row, even when it served
+    a dossier (its dossier_id is then that dossier's, otherwise the book entry's own id)."""
+    return isinstance(event, di.CopyCertified)
 
 
 def _all_subclasses(cls: type[Event]) -> Iterator[type[Event]]:
@@ -116,7 +125,21 @@ def _received(s: FactState, e: di.DossierReceived, at: datetime) -> None:
     s.documents_total += e.documents.total
     s.documents_digitised += e.documents.digitised
     s.e_certified_copies_requested += e.documents.e_certified_requested
+    _scans(s, e.manifest)
     s.online_payment = e.online_payment
+
+
+_SCANNED = frozenset({Digitisation.DIGITISED, Digitisation.REUSED_PAPER, Digitisation.REUSED_RESULT})
+_REUSED = frozenset({Digitisation.REUSED_PAPER, Digitisation.REUSED_RESULT})
+
+
+def _scans(s: FactState, manifest: list[DocumentManifest]) -> None:
+    """Add the papers a manifest announces (each scan is announced once: docs/domain.md §4.4). Counts add up and
+    the items are a union, so the desk's events fold alike in any order."""
+    papers = [d for d in manifest if d.kind is DocumentKind.PAPER and d.digitisation in _SCANNED]
+    s.documents_scanned += len(papers)
+    s.documents_reused += sum(1 for d in papers if d.digitisation in _REUSED)
+    s.scanned_items = items_text(items_of(s.scanned_items) | {d.checklist_item for d in papers})
 
 
 @_on(di.DossierRefused)
@@ -132,6 +155,7 @@ def _supplement_submitted(s: FactState, e: di.SupplementSubmitted, at: datetime)
     s.documents_total += e.documents.total
     s.documents_digitised += e.documents.digitised
     s.e_certified_copies_requested += e.documents.e_certified_requested
+    _scans(s, e.manifest)
 
 
 @_on(di.DossierWithdrawn)
@@ -141,8 +165,7 @@ def _desk_withdrawn(s: FactState, e: di.DossierWithdrawn, at: datetime) -> None:
 
 @_on(di.ResultHandedOver)
 def _handed_over(s: FactState, e: di.ResultHandedOver, at: datetime) -> None:
-    s.returned_at = _earliest(s.returned_at, at)
-    s.electronic_result = s.electronic_result or e.electronic_result
+    s.returned_at = _earliest(s.returned_at, at)  # its electronic_result flag alone proves no signed file
 
 
 @_on(di.DossierRated)
@@ -225,7 +248,9 @@ def _case_resolved(s: FactState, at: datetime, outcome: str) -> None:
 @_on(cp.ResultReady)
 def _result_ready(s: FactState, e: cp.ResultReady, at: datetime) -> None:
     _case_resolved(s, at, "rejected" if e.outcome == "rejected" else "approved")  # "done": a result too
-    s.electronic_result = s.electronic_result or e.electronic
+    # Electronic only with the signed file in hand (docs/domain.md §3.3): the `electronic` flag alone is no proof.
+    signed = any(d.kind is DocumentKind.RESULT for d in e.manifest)
+    s.electronic_result = s.electronic_result or signed
 
 
 @_on(cp.Stopped)
@@ -315,6 +340,12 @@ def ended(state: FactState) -> bool:
     return state.reportable and state.resolved_at is not None
 
 
+def certification_batch(todo: Sequence[Item], baked: Baked) -> dict[CertKey, Certified]:
+    """The certification facts a batch adds: acts and copies per (agency, local day of certified_at, medium)."""
+    acts = [event for _, event, _ in todo if isinstance(event, di.CopyCertified)]
+    return certification_deltas((event, baked.day(event.certified_at)) for event in acts)
+
+
 def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item], baked: Baked,
                calendar: WorkCalendar) -> tuple[Tally[Contribution], list[FactState]]:
     """Fold the new events `todo` (in order) into `states`, the rows of their dossiers as stored (a dossier
@@ -330,6 +361,8 @@ def fold_batch(states: dict[UUID, FactState], todo: Sequence[Item], baked: Baked
         if not ended(loaded):
             unresolved.add(dossier)
     for event_id, event, envelope in todo:
+        if is_certification(event):  # a fact of its own: certification_batch
+            continue
         state = states.get(event.dossier_id)
         if state is None:
             state = states[event.dossier_id] = FactState(event.dossier_id)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from services.reporting.domain.facts import CHANNELS, LEVELS, ONLINE_LEVELS, RESULT_OUTCOMES, FactRow
+from services.reporting.domain.facts import CHANNELS, LEVELS, ONLINE_LEVELS, FactRow
 
 Pair = tuple[datetime, datetime]
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)  # known_at for a row whose appointment no longer moves
@@ -63,7 +63,10 @@ class FactState:
     documents_total: int = 0
     documents_digitised: int = 0
     e_certified_copies_requested: int = 0
-    e_certified_copies_done: int = 0
+    e_certified_copies_done: int = 0  # no longer derived: certification facts count e-certified copies
+    documents_scanned: int = 0  # manifest papers in digitisation state 1, 2 or 3 (docs/domain.md §4.4)
+    documents_reused: int = 0  # of which reused (state 2 or 3)
+    scanned_items: str = ""  # the distinct checklist items they cover, "1,2,5" (a union: order-independent)
     electronic_result: bool = False
     online_payment: bool | None = None
     rating: int | None = None
@@ -116,10 +119,6 @@ class FactState:
             self.resolved_at, self.outcome = desk, "withdrawn"
         else:
             self.resolved_at, self.outcome = None, None
-        result = self.outcome in RESULT_OUTCOMES
-        # No event counts e-certified copies done: an electronic result of a dossier that asked for
-        # e-certified copies is taken to deliver all of them (bản sao điện tử).
-        self.e_certified_copies_done = self.e_certified_copies_requested if result and self.electronic_result else 0
         self.reportable = (
             self.has_receipt and not self.refused_at_desk and self.received_at is not None
             and self.appointment_at is not None and self.level in LEVELS and self.channel in CHANNELS
@@ -143,11 +142,23 @@ class FactState:
             returned_at=self.returned_at, supplement_requested=max(0, self.supplement_requested),
             documents_total=total, documents_digitised=min(total, max(0, self.documents_digitised)),
             e_certified_copies_requested=max(0, self.e_certified_copies_requested),
-            e_certified_copies_done=max(0, self.e_certified_copies_done), electronic_result=self.electronic_result,
+            e_certified_copies_done=0, documents_scanned=max(0, self.documents_scanned),
+            documents_reused=min(max(0, self.documents_scanned), max(0, self.documents_reused)),
+            items_scanned=min(max(0, self.documents_scanned), len(items_of(self.scanned_items))),
+            electronic_result=self.electronic_result,
             online_payment=self.online_payment,
             rating=self.rating if self.rating is not None and 1 <= self.rating <= 5 else None,
             refused_at_desk=self.refused_at_desk, waiting_supplement_since=self.waiting_supplement_since,
             supplement_waits=self.supplement_waits, earlier_appointments=self.appointment_history)
+
+
+def items_of(text: str) -> set[int]:
+    """The checklist items of `scanned_items` ("1,2,5")."""
+    return {int(part) for part in text.split(",") if part}
+
+
+def items_text(items: set[int]) -> str:
+    return ",".join(str(n) for n in sorted(items))
 
 
 COLUMNS = tuple(f.name for f in dataclasses.fields(FactState))

@@ -184,7 +184,33 @@ def _pending_sql(facts: Table, where_agency: str, to_minute: bool) -> str:
         GROUP BY 1, 2"""
 
 
+# ---- certification facts ----------------------------------------------------------------------------------
+
+def _certified_query(t: GenerationTables, agencies: set[str] | None, first_day: date, last_day: date) -> Any:
+    c = t.certified_daily
+    query = (select(c.c.agency, c.c.medium, func.sum(c.c.acts), func.sum(c.c.copies))
+             .where(c.c.day >= first_day, c.c.day <= last_day).group_by(c.c.agency, c.c.medium))
+    return query if agencies is None else query.where(c.c.agency.in_(agencies))
+
+
+async def certification_rows(conn: AsyncConnection, t: GenerationTables, agencies: set[str], first_day: date,
+                             last_day: date) -> list[tuple[str, str, int, int]]:
+    """(agency, medium, acts, copies) of the agencies' certification acts on local days [first_day, last_day]."""
+    rows = await conn.execute(_certified_query(t, agencies, first_day, last_day))
+    return [(agency, medium, int(acts), int(copies)) for agency, medium, acts, copies in rows]
+
+
 # ---- the business gauges ---------------------------------------------------------------------------------
+
+def certification_gauge_rows(conn: Connection, first: Baked, now: datetime,
+                             window_days: int) -> list[tuple[str, str, int, int]]:
+    """(agency, medium, acts, copies) of every agency's acts on the last `window_days` local days."""
+    generation = ensure_live(conn, first)
+    last_day = baked_of(conn, generation).day(now)
+    rows = conn.execute(_certified_query(generation_tables(generation), None,
+                                         last_day - timedelta(days=window_days - 1), last_day))
+    return [(agency, medium, int(acts), int(copies)) for agency, medium, acts, copies in rows]
+
 
 def gauge_rows(conn: Connection, first: Baked, now: datetime,
                window_days: int) -> tuple[list[Any], list[Any]]:

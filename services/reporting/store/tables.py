@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -37,7 +38,9 @@ metadata = MetaData()
 INBOX = inbox_table(metadata)  # the live consumer's claimed event ids (a swap checks them against a generation)
 
 POINTER_ID = 1
-SHAPE = 1  # bump when the generation tables change shape; the next rebuild builds the new shape
+SHAPE = 2  # bump when the generation tables change shape; the next rebuild builds the new shape
+# Shape 2: facts gain the manifest counts (documents_scanned, documents_reused, scanned_items) and a generation
+# gains certified_daily (migration 6d2f8b0c4e17 adds both to the generations that exist).
 
 # The one row every reader follows: which generation is live. Live writers hold it FOR SHARE while they
 # apply an event; a rebuild swaps it under an exclusive row lock.
@@ -74,6 +77,7 @@ class GenerationTables:
     applied: Table
     received_daily: Table
     resolved_daily: Table
+    certified_daily: Table
 
     @property
     def prefix(self) -> str:
@@ -166,6 +170,7 @@ def generation_tables(generation: int) -> GenerationTables:
         Column("documents_digitised", Integer, nullable=False),
         Column("e_certified_copies_requested", Integer, nullable=False),
         Column("e_certified_copies_done", Integer, nullable=False),
+        *manifest_columns(),
         Column("electronic_result", Boolean, nullable=False),
         Column("online_payment", Boolean),
         Column("rating", Integer),
@@ -203,7 +208,27 @@ def generation_tables(generation: int) -> GenerationTables:
         Column("apology", Boolean, primary_key=True),
         Column("count", Integer, nullable=False),
     )
-    return GenerationTables(generation, md, facts, applied, received_daily, resolved_daily)
+    certified_daily = certified_daily_table(md, p)
+    return GenerationTables(generation, md, facts, applied, received_daily, resolved_daily, certified_daily)
+
+
+def manifest_columns() -> list[Column[Any]]:
+    """The facts' columns of shape 2: what the receipt and supplement manifests announce (docs/domain.md §3.3)."""
+    return [Column("documents_scanned", Integer, nullable=False, server_default="0"),
+            Column("documents_reused", Integer, nullable=False, server_default="0"),
+            Column("scanned_items", String(400), nullable=False, server_default="")]
+
+
+def certified_daily_table(md: MetaData, prefix: str) -> Table:
+    """Certification acts and copies per agency, local day and medium (from copy.certified, shape 2)."""
+    return Table(
+        f"{prefix}certified_daily", md,
+        Column("agency", String(40), primary_key=True),
+        Column("day", Date, primary_key=True),
+        Column("medium", String(10), primary_key=True),  # paper | electronic
+        Column("acts", Integer, nullable=False),
+        Column("copies", Integer, nullable=False),
+    )
 
 
 RECEIVED_KEY = _ROLLUP_KEY

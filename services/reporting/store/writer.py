@@ -22,6 +22,7 @@ from sqlalchemy.util import await_only
 
 from libs.db.bulk import Dialects, dialect_insert, insert_rows, member_of
 from libs.db.sql import pg_array, pg_value
+from services.reporting.domain.certifications import Certified, CertKey
 from services.reporting.domain.projection import Contribution
 from services.reporting.domain.state import COLUMNS, FactState
 from services.reporting.store.tables import RECEIVED_KEY, RESOLVED_KEY, GenerationTables
@@ -51,6 +52,19 @@ class GenerationWriter:
     def write(self, states: list[FactState], deltas: Tally[Contribution]) -> None:
         """Upsert the fact rows and add the rollup deltas (rows whose count drops to 0 are deleted)."""
         self._write(self.conn, self.tables, states, deltas)
+
+    def certify(self, deltas: dict[CertKey, Certified]) -> None:
+        """Add a batch's certification acts and copies to the daily counts (a few rows a batch: one portable
+        upsert, executemany, on every database)."""
+        if not deltas:
+            return
+        table = self.tables.certified_daily
+        stmt = dialect_insert(self.conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[table.c.agency, table.c.day, table.c.medium],
+            set_={"acts": table.c.acts + stmt.excluded.acts, "copies": table.c.copies + stmt.excluded.copies})
+        self.conn.execute(stmt, [{"agency": agency, "day": day, "medium": medium, "acts": n.acts,
+                                  "copies": n.copies} for (agency, day, medium), n in sorted(deltas.items())])
 
 
 # ---- SQLAlchemy Core (SQLite) --------------------------------------------------------------------------------

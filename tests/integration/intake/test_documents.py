@@ -347,7 +347,7 @@ async def test_a_crash_between_object_and_row_leaves_an_orphan_the_sweep_removes
     kept = (await intake.upload(code, 1, PDF + b"kept")).json()
     orphan = PDF + b"orphan" + uuid.uuid4().bytes
 
-    async def crash(self: Documents, row: DocumentRow) -> Any:
+    async def crash(self: Documents, row: DocumentRow, *_hooks: Any) -> Any:
         async with self.sessions() as session, session.begin():
             session.add(row)
             await session.flush()

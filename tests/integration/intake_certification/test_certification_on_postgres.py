@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,18 +31,21 @@ from libs.auth import Officer, issue_token
 from libs.calendar import load_calendar
 from libs.db import make_engine, make_session_factory, upgrade
 from libs.db.migrate import alembic_config
+from libs.messaging import Outbox
 from libs.settings import CommonSettings
 from services.intake.certification import store
 from services.intake.certification.api import public_router, router
-from services.intake.certification.domain import Original
+from services.intake.certification.domain import Medium, Original
 from services.intake.certification.service import Act, Certification, Scan
 from services.intake.certification.signing import AgencySigner, Signed, Validation, validate
+from services.intake.store.tables import DOSSIERS, OUTBOX
 from tests.conftest import NewDatabase, unique
 from tests.unit.intake.certification.support import dev_ca, flipped, scanned_original, settings_for
 
 pytestmark = pytest.mark.infra
 MIGRATIONS = Path(services.intake.__file__).parent / "migrations"
 REVISION = "5b8e2c4d7f19"
+PAPER_REVISION = "f2c7a9d4e631"  # paper_certifications
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CALENDAR = load_calendar()
 COMMON = CommonSettings()
@@ -92,15 +97,31 @@ def agency() -> str:
     return unique("ward")  # each test its own agency, so its own books
 
 
+class Relay:
+    """Stands for intake's outbox relay: counts the wake-ups after a commit that staged events."""
+
+    def __init__(self) -> None:
+        self.woken = 0
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+def outbox() -> Outbox:
+    return Outbox(OUTBOX, Relay())  # type: ignore[arg-type]
+
+
 class Desk:
     """One intake process: its use case and its HTTP app, on its own engine (its own in-process queue)."""
 
     def __init__(self, engine: AsyncEngine, signer: AgencySigner, ca: CaFiles, agency: str, clock: StoppedClock,
                  **settings: Any) -> None:
         self.clock = clock
+        self.outbox = outbox()
         self.certification = Certification(
             sessions=make_session_factory(engine), signer=signer,
-            settings=settings_for(ca, agency).model_copy(update=settings), calendar=CALENDAR, clock=clock)
+            settings=settings_for(ca, agency).model_copy(update=settings), calendar=CALENDAR, clock=clock,
+            outbox=self.outbox)
         self.app = FastAPI()
         self.app.include_router(router(), prefix="/api/v1")
         self.app.include_router(public_router(), prefix="/api/v1")
@@ -136,10 +157,20 @@ async def validated(pdf: bytes, ca: CaFiles) -> Validation:
     return await asyncio.to_thread(validate, pdf, [ca.root_cert])
 
 
-async def last_number(engine: AsyncEngine, agency: str, year: int) -> int | None:
+async def certified_events(engine: AsyncEngine, agency: str) -> list[dict[str, Any]]:
+    """The agency's CopyCertified events staged in intake's outbox, in staging order."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(OUTBOX.c.payload).where(
+            OUTBOX.c.event_type == "vn.onestop.copy.certified.v1").order_by(OUTBOX.c.id))).scalars().all()
+    events = [json.loads(payload) for payload in rows]
+    return [e for e in events if e["agency"] == agency]
+
+
+async def last_number(engine: AsyncEngine, agency: str, year: int, medium: str = "electronic") -> int | None:
     async with engine.connect() as conn:
         query = select(store.CERT_BOOKS.c.last_number).where(store.CERT_BOOKS.c.agency == agency,
-                                                             store.CERT_BOOKS.c.year == year)
+                                                             store.CERT_BOOKS.c.year == year,
+                                                             store.CERT_BOOKS.c.medium == medium)
         value = (await conn.execute(query)).scalar_one_or_none()
     return None if value is None else int(value)
 
@@ -148,10 +179,10 @@ async def last_number(engine: AsyncEngine, agency: str, year: int) -> int | None
 
 async def test_the_migration_is_intakes_one_head_and_matches_the_tables(engine: AsyncEngine) -> None:
     scripts = ScriptDirectory.from_config(alembic_config(MIGRATIONS))
-    assert REVISION in {r.revision for r in scripts.walk_revisions()}
+    assert {REVISION, PAPER_REVISION} <= {r.revision for r in scripts.walk_revisions()}
     assert len(scripts.get_heads()) == 1, f"intake has several migration heads: {scripts.get_heads()}"
     ours = MetaData()
-    for table in (store.CERT_BOOKS, store.CERTIFIED_COPIES):
+    for table in (store.CERT_BOOKS, store.CERTIFIED_COPIES, store.PAPER_CERTIFICATIONS):
         table.to_metadata(ours)
 
     def differences(conn: Connection) -> list[Any]:
@@ -268,7 +299,7 @@ async def test_a_copy_that_fails_to_sign_gives_its_number_back(engine: AsyncEngi
                                                                ca: CaFiles, agency: str) -> None:
     desk = Desk(engine, signer, ca, agency, StoppedClock(vn(2026, 12, 8, 11)))
     flaky = Certification(sessions=make_session_factory(engine), signer=FailsOnce(signer),  # type: ignore[arg-type]
-                          settings=settings_for(ca, agency), calendar=CALENDAR, clock=desk.clock)
+                          settings=settings_for(ca, agency), calendar=CALENDAR, clock=desk.clock, outbox=outbox())
     officer = Officer("can-bo-1", "Trần Thị Hoa", frozenset({"desk_officer"}), agency)
     act = Act([Scan(ORIGINAL, Original("Giấy khai sinh"))])
     with pytest.raises(RuntimeError):
@@ -276,6 +307,7 @@ async def test_a_copy_that_fails_to_sign_gives_its_number_back(engine: AsyncEngi
     issued = await flaky.certify(act, officer)
     assert [c.number.reference for c in issued] == ["01/2026"]
     assert await flaky.book_entries(2026) == [1] and await last_number(engine, agency, 2026) == 1
+    assert [e["number"] for e in await certified_events(engine, agency)] == [1]  # the failed act staged nothing
 
 
 async def test_one_number_per_document_type_certified_at_one_time(engine: AsyncEngine, signer: AgencySigner,
@@ -345,3 +377,93 @@ def test_the_routes_declare_their_answers() -> None:
     assert "application/pdf" in post["requestBody"]["content"]
     assert "x-certification-number" in {h.lower() for h in post["responses"]["201"]["headers"]}
     assert {"200", "422"} <= set(paths["/api/v1/public/certified-copies/verify"]["get"]["responses"])
+
+
+# --- every act is an event; paper acts -------------------------------------------------------------------------
+
+async def paper(client: httpx.AsyncClient, agency: str, key: str, **body: Any) -> httpx.Response:
+    return await client.post("/api/v1/certifications/paper", json={"document_type": "Giấy khai sinh", "copies": 2,
+                                                                   **body},
+                             headers={**token(agency), "Idempotency-Key": key})
+
+
+async def test_every_electronic_act_stages_one_event_per_number(engine: AsyncEngine, signer: AgencySigner,
+                                                                ca: CaFiles, agency: str) -> None:
+    desk = Desk(engine, signer, ca, agency, StoppedClock(vn(2026, 12, 8, 9, 30)))
+    async with desk.client() as client:
+        answer = await certify(client, agency, dossier_code="not-a-dossier")
+    officer = Officer("can-bo-1", "Trần Thị Hoa", frozenset({"desk_officer"}), agency)
+    act = Act([Scan(ORIGINAL, Original("Giấy khai sinh", 3)), Scan(scanned_original(1), Original("Bằng tốt nghiệp")),
+               Scan(scanned_original(1), Original("giấy khai sinh"))])
+    await desk.certification.certify(act, officer)
+    events = await certified_events(engine, agency)
+    assert [(e["medium"], e["number"], e["copies"], e["year"], e["book_type"]) for e in events] == [
+        ("electronic", 1, 2, 2026, "SCT/BS"), ("electronic", 2, 4, 2026, "SCT/BS"),  # 3 + 1 birth certificates
+        ("electronic", 3, 1, 2026, "SCT/BS")]
+    first = events[0]
+    assert first["dossier_id"] == answer.headers["x-certified-copy-id"]  # no dossier: the entry's own id
+    assert first["code"] == "01/2026 SCT/BS" and first["actor"] == "can-bo-1"
+    assert datetime.fromisoformat(first["certified_at"]) == vn(2026, 12, 8, 9, 30)
+    assert desk.outbox.relay.woken == 2  # type: ignore[attr-defined]
+
+
+async def test_paper_acts_take_the_paper_book_and_replay_by_key(engine: AsyncEngine, signer: AgencySigner,
+                                                                ca: CaFiles, agency: str) -> None:
+    desk = Desk(engine, signer, ca, agency, StoppedClock(vn(2026, 12, 8, 10)))
+    async with desk.client() as client:
+        first = await paper(client, agency, "k1")
+        assert first.status_code == 201, first.text
+        assert first.json() == {"reference": "01/2026", "book_type": "SCT/BS", "number": 1, "year": 2026,
+                                "copies": 2, "certified_at": first.json()["certified_at"]}
+        assert datetime.fromisoformat(first.json()["certified_at"]) == vn(2026, 12, 8, 10)
+        assert (await certify(client, agency)).headers["x-certification-number"] == "01/2026"  # its own book
+        assert (await paper(client, agency, "k2", copies=5)).json()["number"] == 2
+        again = await paper(client, agency, "k1")
+        assert again.status_code == 200 and again.json() == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+        assert (await paper(client, agency, "k1", copies=3)).status_code == 422  # the key names another act
+        assert (await certify(client, agency)).headers["x-certification-number"] == "02/2026"
+        assert (await paper(client, agency, "k3", document_type="Sổ hộ khẩu")).json()["number"] == 3
+        assert (await paper(client, agency, "k4", copies=0)).status_code == 422
+        assert (await paper(client, "000.00.22.H55", "k5")).status_code == 403
+    assert await desk.certification.book_entries(2026, Medium.PAPER) == [1, 2, 3]
+    assert await desk.certification.book_entries(2026) == [1, 2]
+    assert await last_number(engine, agency, 2026, "paper") == 3
+    events = await certified_events(engine, agency)
+    by_medium = {m: [e["number"] for e in events if e["medium"] == m] for m in ("paper", "electronic")}
+    assert by_medium == {"paper": [1, 2, 3], "electronic": [1, 2]}  # gap-free per medium, a replay stages nothing
+    assert [e["copies"] for e in events if e["medium"] == "paper"] == [2, 5, 2]
+
+
+async def test_concurrent_paper_acts_and_repeats_get_gap_free_numbers(engine: AsyncEngine, signer: AgencySigner,
+                                                                      ca: CaFiles, agency: str) -> None:
+    desk = Desk(engine, signer, ca, agency, StoppedClock(vn(2026, 12, 8, 11)))
+    async with desk.client() as client:
+        answers = await asyncio.gather(*(paper(client, agency, f"key-{i}") for i in range(12)),
+                                       *(paper(client, agency, "same") for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201] * 13
+    assert len({a.json()["number"] for a in answers[12:]}) == 1  # the repeats all answer one entry
+    assert await desk.certification.book_entries(2026, Medium.PAPER) == list(range(1, 14))
+    assert [e["number"] for e in await certified_events(engine, agency)] == list(range(1, 14))
+
+
+async def test_an_act_for_one_of_the_agencys_dossiers_is_that_dossiers_event(
+        engine: AsyncEngine, signer: AgencySigner, ca: CaFiles, agency: str) -> None:
+    dossier_id, code = uuid.uuid4(), unique("H55-261208")
+    async with engine.begin() as conn:
+        await conn.execute(DOSSIERS.insert().values(
+            id=dossier_id, code=code, receiving_agency=agency, procedure_code="2.000815", procedure_version=1,
+            channel="in_person", state="received", applicant_name="Nguyễn Văn A", personal_id="001200000001",
+            received_at=vn(2026, 12, 8, 8), request_hash="0" * 64, procedure={}, documents=[]))
+    desk = Desk(engine, signer, ca, agency, StoppedClock(vn(2026, 12, 8, 9)))
+    other = Desk(engine, signer, ca, unique("ward"), desk.clock)
+    async with desk.client() as client, other.client() as elsewhere:
+        assert (await paper(client, agency, "for-dossier", dossier_code=code)).status_code == 201
+        assert (await certify(client, agency, dossier_code=code)).status_code == 201
+        foreign = await paper(elsewhere, other.certification.agency, "x", dossier_code=code)  # not its dossier
+    served = await certified_events(engine, agency)
+    assert [(e["medium"], e["dossier_id"], e["code"]) for e in served] == [
+        ("paper", str(dossier_id), code), ("electronic", str(dossier_id), code)]
+    (stranger,) = await certified_events(engine, other.certification.agency)
+    assert stranger["dossier_id"] != str(dossier_id) and stranger["code"] == "01/2026 SCT/BS"
+    assert foreign.json()["reference"] == "01/2026"

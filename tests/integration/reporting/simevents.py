@@ -2,7 +2,9 @@
 
 Each simulated lifecycle becomes what intake and processing would publish: the desk's receipt and the
 workflow's opened case, supplement requests and completions (the workflow moves its appointment),
-apologies, results, withdrawals (from both the desk and the workflow), stops, hand-overs and ratings.
+apologies, results, withdrawals (from both the desk and the workflow), stops, hand-overs and ratings; the scans
+the receipt and each supplement announce (manifests), an electronic result's signed file, and one certification
+act (paper, or electronic with an electronic result) per approved copy-certification dossier.
 """
 
 from __future__ import annotations
@@ -18,11 +20,42 @@ from libs.calendar import WorkCalendar
 from libs.contracts import Envelope, Event, encode
 from libs.contracts import intake as di
 from libs.contracts import processing as cp
-from libs.contracts.common import Channel, Contact, DocumentSummary, ProcedureSnapshot, TimeLimitSnapshot
+from libs.contracts.common import (
+    Channel,
+    Contact,
+    Digitisation,
+    DocumentKind,
+    DocumentManifest,
+    DocumentSummary,
+    ProcedureSnapshot,
+    TimeLimitSnapshot,
+)
 from tests.unit.reporting.simulate import CATALOGUE, VN, SimDossier
 
 NAMESPACE = uuid.UUID("6f0c1d1e-0000-4000-8000-000000000006")
 PROCEDURES = {p.code: p for p in CATALOGUE}
+COPY_PROCEDURE = "2.000815"  # chứng thực bản sao từ bản chính: one act in the book per approved dossier
+
+
+def _doc(sim_id: str, n: int, item: int, state: Digitisation = Digitisation.DIGITISED,
+         kind: DocumentKind = DocumentKind.PAPER) -> DocumentManifest:
+    return DocumentManifest(document_id=uuid.uuid5(NAMESPACE, f"{sim_id}-doc-{n}"), kind=kind, checklist_item=item,
+                            digitisation=state)
+
+
+def receipt_scans(d: SimDossier) -> list[DocumentManifest]:
+    """The receipt's manifest: items 1..digitised scanned, item 1 reused from an earlier dossier when 3+ papers."""
+    b = d.base
+    return [_doc(b.dossier_id, i, i, Digitisation.REUSED_PAPER if i == 1 and b.documents_total >= 3
+                 else Digitisation.DIGITISED) for i in range(1, b.documents_digitised + 1)]
+
+
+def certification_act(d: SimDossier) -> tuple[datetime, str, int] | None:
+    """(when, medium, copies) of the dossier's certification act, if it has one."""
+    b = d.base
+    if b.procedure_code != COPY_PROCEDURE or d.resolved is None or d.resolved[1] != "approved":
+        return None
+    return d.resolved[0], "electronic" if d.electronic_result else "paper", max(1, b.e_certified_copies_requested)
 
 
 def dossier_uuid(sim_id: str) -> uuid.UUID:
@@ -75,7 +108,7 @@ def events_of(d: SimDossier) -> list[Timed]:
                 procedure=snapshot, applicant=Contact(full_name="Nguyễn Văn A", phone="0912345678"),
                 documents=DocumentSummary(total=b.documents_total, digitised=b.documents_digitised,
                                           e_certified_requested=b.e_certified_copies_requested),
-                online_payment=b.online_payment)))
+                manifest=receipt_scans(d), online_payment=b.online_payment)))
             out.append(Timed(at, cp.CaseOpened(**case(
                 at, 2, procedure_code=b.procedure_code, received_at=b.received_at, appointment_at=b.appointment_at,
                 receiving_agency=b.receiving_agency, competent_agency=b.competent_agency, supplement_policy="pause",
@@ -91,7 +124,8 @@ def events_of(d: SimDossier) -> list[Timed]:
             start = next(s for s, e in d.waits if e == at)
             moved = clock + (at - start)
             out.append(Timed(at, di.SupplementSubmitted(**desk, at=at, documents=DocumentSummary(total=1,
-                                                                                             digitised=1))))
+                                                                                             digitised=1),
+                                                        manifest=[_doc(b.dossier_id, 100 + len(out), 1)])))
             out.append(Timed(at, cp.SupplementReceived(**case(
                 at, 4, policy="pause", waited_hours=(at - start).total_seconds() / 3600,
                 previous_appointment_at=clock, appointment_at=moved))))
@@ -105,8 +139,14 @@ def events_of(d: SimDossier) -> list[Timed]:
         elif kind in ("approved", "rejected"):
             decision = cp.Approved(**case(at, 9)) if kind == "approved" else cp.Rejected(**case(at, 9, reason="x"))
             out.append(Timed(at, decision))
+            signed = [_doc(b.dossier_id, 0, 0, kind=DocumentKind.RESULT)] if d.electronic_result else []
             out.append(Timed(at, cp.ResultReady(**case(at, 9, outcome=kind, appointment_at=clock, resolution=None,
-                                                        electronic=d.electronic_result))))
+                                                        electronic=d.electronic_result, manifest=signed))))
+            if (act := certification_act(d)) is not None:
+                _, medium, copies = act
+                out.append(Timed(at, di.CopyCertified(**desk, at=at, medium=medium, book_type="SCT/BS", number=1,
+                                                      year=at.astimezone(VN).year, copies=copies,
+                                                      certified_at=at)))
         elif kind == "withdrawn":
             out.append(Timed(at, di.DossierWithdrawn(**desk, at=at, reason="Công dân rút")))
             out.append(Timed(at, cp.Withdrawn(**case(at, 7, reason="Công dân rút"))))

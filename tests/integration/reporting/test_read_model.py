@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -40,7 +40,7 @@ from tests.integration.reporting.simevents import (
     on_working_days,
     publish,
 )
-from tests.integration.reporting.truth import dump
+from tests.integration.reporting.truth import dump, truth_certifications
 from tests.unit.reporting.simulate import OTHER_WARD, WARD, SimDossier, simulate
 
 pytestmark = pytest.mark.infra
@@ -87,6 +87,8 @@ async def test_every_dossier_has_one_fact_row_as_the_simulation_knows_it(loaded:
         assert (row.extended_appointment_at is None) == (truth.extended_appointment_at is None)
         completed = sum(1 for _, end in d.waits if end is not None)  # each supplement hands in one paper
         assert row.documents_total == truth.documents_total + completed
+        reused = int(truth.documents_total >= 3 and truth.documents_digitised >= 1)  # simevents.receipt_scans
+        assert (row.documents_scanned, row.documents_reused) == (truth.documents_digitised + completed, reused)
         if truth.outcome in ("approved", "rejected"):
             assert row.electronic_result == truth.electronic_result
 
@@ -207,6 +209,32 @@ async def test_indicators_review_and_overdue(api: tuple[httpx.AsyncClient, Any])
     assert (await client.get("/api/v1/overdue", params={"agency": OTHER_WARD}, headers=_auth())).status_code == 404
 
 
+async def test_certifications_per_agency_and_medium_match_the_simulation(api: tuple[httpx.AsyncClient, Any],
+                                                                          sim: list[SimDossier]) -> None:
+    client, _ = api
+    url = "/api/v1/reports/certifications"
+    assert (await client.get(url, params=FEB)).status_code == 401
+    assert (await client.get(url, params=FEB, headers=_auth(roles=("desk_officer",)))).status_code == 403
+    assert (await client.get(url, params={**FEB, "agency": OTHER_WARD}, headers=_auth())).status_code == 404
+    body = (await client.get(url, params=FEB, headers=_auth())).json()
+    truth = truth_certifications(sim, {WARD}, date(2024, 2, 1), date(2024, 2, 29))[WARD]
+    (ward,) = body["agencies"]
+    assert ward["agency"] == WARD and body["total"] == {k: v for k, v in ward.items() if k not in (
+        "agency", "agency_name")}
+    assert {m: (ward[m]["acts"], ward[m]["copies"]) for m in ("paper", "electronic")} == truth
+    e_acts, all_acts = truth["electronic"][0], truth["electronic"][0] + truth["paper"][0]
+    assert ward["e_certification_rate"] == {"numerator": e_acts, "denominator": all_acts,
+                                            "percent": round(100 * e_acts / all_acts, 1)}
+    city = (await client.get(url, params={**FEB, "agency": "000.00.00.H55"}, headers=_auth("000.00.00.H55"))).json()
+    below = truth_certifications(sim, {WARD, OTHER_WARD}, date(2024, 2, 1), date(2024, 2, 29))
+    assert {a["agency"] for a in city["agencies"]} == set(below) and WARD in below  # each agency on its own
+    ind = (await client.get("/api/v1/indicators", params=FEB, headers=_auth())).json()
+    assert ind["rates"]["e_certified_copies"] == ward["e_certification_rate"]
+    scores = {s["code"]: s for s in ind["scores"]}
+    assert scores["ELECTRONIC_CERTIFIED_COPY"]["points"] == 2 and not scores["ELECTRONIC_CERTIFIED_COPY"]["estimate"]
+    assert 0 < ind["rates"]["dossiers_digitised"]["percent"] < 100 and 0 < ind["rates"]["reuse"]["percent"] < 100
+
+
 async def test_overdue_lists_pending_dossiers_past_their_appointment(make_harness: HarnessFactory,
                                                                     sim: list[SimDossier]) -> None:
     h = await make_harness("late")
@@ -242,6 +270,11 @@ async def test_business_gauges_follow_the_read_model(loaded: Harness, sim: list[
     ratio = registry.get_sample_value("onestop_on_time_ratio", {"agency": WARD})
     assert ratio is not None and 0 <= ratio <= 1
     assert registry.get_sample_value("onestop_cases_due_soon", {"agency": WARD}) is not None
+    march = BusinessMetrics(registry := CollectorRegistry(), settings.rules(), calendar, 8.0)
+    await march.refresh(loaded.rt.engine, datetime(2024, 3, 1, 2, tzinfo=UTC))  # the 30 days up to 1 March
+    acts = truth_certifications(sim, {WARD}, date(2024, 2, 1), date(2024, 3, 1))[WARD]
+    assert registry.get_sample_value("onestop_e_certification_ratio", {"agency": WARD}) == pytest.approx(
+        acts["electronic"][0] / (acts["electronic"][0] + acts["paper"][0]))
 
     # The live consumer counted every ending once, after its commit, by competent agency and timeliness.
     endings = _samples(loaded.rt.registry, "onestop_dossiers_resolved_total")

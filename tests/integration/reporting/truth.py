@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.domain import Form06
 from services.reporting.store.tables import generation_tables
+from tests.integration.reporting.simevents import certification_act
 from tests.unit.reporting.simulate import VN, SimDossier
 
 Cells = dict[tuple[str, str], list[int]]
@@ -65,6 +66,21 @@ def truth_form06(dossiers: list[SimDossier], agencies: set[str], start: datetime
     return dict(cells)
 
 
+def truth_certifications(dossiers: list[SimDossier], agencies: set[str], first: date, last: date,
+                         ) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per agency and medium: (acts, copies) of the simulated certification acts on local days [first, last]."""
+    out: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for d in dossiers:
+        act = certification_act(d)
+        if act is None or d.base.receiving_agency not in agencies:
+            continue
+        at, medium, copies = act
+        if first <= at.astimezone(VN).date() <= last:
+            acts, total = out[d.base.receiving_agency].get(medium, (0, 0))
+            out[d.base.receiving_agency][medium] = (acts + 1, total + copies)
+    return dict(out)
+
+
 def cells_of(form: Form06) -> Cells:
     return {(s.level, r.field): [*r.counts.columns(), r.counts.late_with_apology]
             for s in form.sections for r in s.rows}
@@ -78,8 +94,10 @@ async def dump(engine: AsyncEngine, generation: int) -> dict[str, Any]:
         facts = (await conn.execute(select(t.facts))).mappings().all()
         out["facts"] = {row["dossier_id"]: dict(row) for row in facts}
         out["applied"] = set((await conn.execute(select(t.applied.c.event_id))).scalars())
-        for table in (t.received_daily, t.resolved_daily):
-            rows = (await conn.execute(select(table).where(table.c["count"] != 0))).mappings().all()
-            key = [c.name for c in table.columns if c.name != "count"]
-            out[table.name.split("_", 1)[1]] = {tuple(r[k] for k in key): r["count"] for r in rows}
+        for table in (t.received_daily, t.resolved_daily, t.certified_daily):
+            counted = [c for c in table.columns if c.name in ("count", "acts", "copies")]
+            rows = (await conn.execute(select(table).where(counted[0] != 0))).mappings().all()
+            key = [c.name for c in table.columns if c not in counted]
+            out[table.name.split("_", 1)[1]] = {tuple(r[k] for k in key): tuple(r[c.name] for c in counted)
+                                                for r in rows}
     return out

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from services.reporting.domain import FactRow, Rate, indicators, procedure_review
+from services.reporting.domain.certifications import Certifications, Certified
 
 from .factory import MARCH, WARD, fact, vn
 
@@ -17,11 +18,18 @@ def scores(facts: list[FactRow]) -> dict[str, float | None]:
     return {s.code: s.points for s in indicators(facts, {WARD}, *MARCH).scores}
 
 
-def test_e_certified_copy_rate_254_of_323() -> None:
-    rows = [fact(procedure_code="2.000815", e_certified_copies_requested=1, e_certified_copies_done=int(i < 254))
-            for i in range(323)]
-    rate = indicators(rows, {WARD}, *MARCH).e_certified_copies
-    assert (rate.numerator, rate.denominator, rate.percent()) == (254, 323, 78.6)
+def test_e_certified_copy_rate_254_of_323_from_certification_acts() -> None:
+    acts = Certifications(paper=Certified(69, 140), electronic=Certified(254, 300))
+    rate = indicators([], {WARD}, *MARCH, certifications=acts).e_certified_copies
+    assert (rate.numerator, rate.denominator, rate.percent()) == (254, 323, 78.6)  # acts, not copies
+    assert scores([])["ELECTRONIC_CERTIFIED_COPY"] == 0.0
+    points = {s.code: s.points for s in indicators([], {WARD}, *MARCH, certifications=acts).scores}
+    assert points["ELECTRONIC_CERTIFIED_COPY"] == 2.0
+
+
+def test_the_old_assumption_no_longer_counts_e_certified_copies() -> None:
+    rows = [fact(e_certified_copies_requested=2, resolved_at=RESOLVED, electronic_result=True)]
+    assert indicators(rows, {WARD}, *MARCH).e_certified_copies == Rate(0, 0)
 
 
 def test_rates_without_a_denominator_are_none() -> None:
@@ -51,12 +59,35 @@ def test_online_rate_counts_full_online_procedures_only() -> None:
 
 
 def test_digitisation_of_dossiers_and_results() -> None:
-    rows = [fact(documents_total=3, documents_digitised=3, resolved_at=RESOLVED, electronic_result=True),
-            fact(documents_total=3, documents_digitised=2, resolved_at=RESOLVED, outcome="rejected"),
+    rows = [fact(documents_total=3, documents_scanned=4, items_scanned=3, resolved_at=RESOLVED,
+                 electronic_result=True),  # every listed paper covered
+            fact(documents_total=3, documents_digitised=3, documents_scanned=2, items_scanned=2, resolved_at=RESOLVED,
+                 outcome="rejected"),  # one item without a scan: the old count alone no longer makes it digitised
+            fact(documents_total=2, documents_digitised=2),  # counts only, no manifest: not digitised
+            fact(channel="online", documents_scanned=1, items_scanned=1),  # online: a non-empty manifest
+            fact(channel="online"),  # online, nothing in its manifest
             fact(documents_total=0, resolved_at=RESOLVED, outcome="withdrawn")]  # no papers, no result
     result = indicators(rows, {WARD}, *MARCH)
-    assert result.dossiers_digitised == Rate(1, 2)
+    assert result.dossiers_digitised == Rate(2, 5)
     assert result.results_electronic == Rate(1, 2)
+
+
+def test_reuse_of_digitised_papers_full_at_80_percent() -> None:
+    rows = [fact(documents_total=2, documents_scanned=5, documents_reused=4, items_scanned=2),
+            fact(documents_total=1, documents_scanned=5, documents_reused=2, items_scanned=1)]
+    result = indicators(rows, {WARD}, *MARCH)
+    assert result.reuse == Rate(6, 10)
+    assert scores(rows)["REUSE_DIGITISED_DATA"] == 1.5  # 2 × 0.6 / 0.8
+    assert scores(rows[:1])["REUSE_DIGITISED_DATA"] == 2.0  # 80 %: full
+    assert scores([])["REUSE_DIGITISED_DATA"] is None
+
+
+def test_only_the_scores_from_recorded_data_are_no_longer_estimates() -> None:
+    estimate = {s.code: s.estimate for s in indicators([], {WARD}, *MARCH).scores}
+    assert {code for code, flag in estimate.items() if not flag} == {
+        "ORIGINAL_RESULT_AVAILABLE", "SO_HOA_GIAY_TO_GIAI_QUYET", "ELECTRONIC_CERTIFIED_COPY",
+        "REUSE_DIGITISED_DATA"}
+    assert estimate["PROGRESS_ON_TIME"] and estimate["DOSSIER_RECEIVING_SATISFACTION"]
 
 
 def test_online_payment_over_dossiers_with_a_fee() -> None:
@@ -73,7 +104,8 @@ def test_satisfaction(ratings: list[int | None], rate: Rate, points: float) -> N
     rows = [fact(resolved_at=RESOLVED, rating=r) for r in ratings]
     assert indicators(rows, {WARD}, *MARCH).satisfaction == rate
     assert scores(rows)["DOSSIER_RECEIVING_SATISFACTION"] == points
-    assert all(s.estimate for s in indicators(rows, {WARD}, *MARCH).scores)
+    assert next(s for s in indicators(rows, {WARD}, *MARCH).scores
+                if s.code == "DOSSIER_RECEIVING_SATISFACTION").estimate
 
 
 def test_processing_time_with_an_elapsed_callable_and_limits() -> None:

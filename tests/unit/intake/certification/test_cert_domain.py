@@ -74,6 +74,9 @@ def test_the_number_is_written_with_its_book_and_year() -> None:
     assert number.reference == "05/2026"
     assert number.book_label == "01/2026-SCT/BS"
     assert CertificationNumber(1234, BookKey(WARD, 2027), book_no=2).book_label == "02/2027-SCT/BS"
+    assert number.entry == "05/2026 SCT/BS"  # how an act outside any dossier is named in its event
+    paper = book_for(WARD, vn(2027, 1, 1, 0, 30), VN, medium=Medium.PAPER)
+    assert (paper.year, paper.medium, CertificationNumber(1, paper).entry) == (2027, Medium.PAPER, "01/2027 SCT/BS")
 
 
 @pytest.mark.parametrize(("text", "parsed"), [("05/2026", (5, 2026)), (" 1234 / 2027 ", (1234, 2027))])
