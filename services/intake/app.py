@@ -22,7 +22,7 @@ from services.intake.desk import Desk
 from services.intake.documents import Documents
 from services.intake.metrics import intake_metrics
 from services.intake.ratelimit import LookupLimits, TokenBuckets, networks
-from services.intake.results import Results, result_signer
+from services.intake.results import Results, result_trust_roots
 from services.intake.settings import IntakeSettings
 from services.intake.store.tables import INBOX, OUTBOX
 from services.intake.submissions import Submissions
@@ -84,7 +84,7 @@ def create_app() -> FastAPI:
     # refuse it first.
     allow(app, "POST", api_documents.UPLOAD_PATH, storage.max_file_bytes)
     allow(app, "POST", api_submissions.UPLOAD_PATH, storage.max_file_bytes)  # an online submission's file
-    allow(app, "POST", api_results.UPLOAD_PATH, storage.max_file_bytes)  # the result to sign
+    allow(app, "POST", api_results.UPLOAD_PATH, storage.max_file_bytes)  # the signed result
     allow(app, "POST", certification_api.UPLOAD_PATH, certification.max_original_bytes)  # the original's scan
     app.state.certification = certification
     app.state.desk = desk
@@ -92,8 +92,8 @@ def create_app() -> FastAPI:
     app.state.submissions = Submissions(
         sessions=rt.sessions, clock=rt.clock, catalogue=catalogue, desk=desk, documents=documents,
         secret=settings.submission_secret.get_secret_value().encode())
-    app.state.results = Results(documents=documents, outbox=outbox, signer=result_signer(rt.common.environment),
-                                clock=rt.clock)
+    app.state.results = Results(documents=documents, outbox=outbox, clock=rt.clock,
+                                trust_roots=result_trust_roots(rt.common.environment))
     app.state.submission_limit = TokenBuckets(settings.submission_burst, settings.submission_per_minute / 60.0,
                                               settings.lookup_max_keys)
     app.state.lookup_limit = LookupLimits(

@@ -1,18 +1,23 @@
-"""The signed result file (issue 17 §1): the competent agency attaches the result it issued before it marks the case
-result-ready; intake signs it as PAdES with the agency's key (no statement page), keeps the signed bytes as a
-document of the dossier (kind `result`, item 0, state 1) and announces it with `ResultAttached` in the same
-transaction as the row and its `document.added` history entry. The receiving ward then downloads it like a scan.
+"""The signed result file (issue 17 §1): the competent agency attaches the result it issued and signed before it
+marks the case result-ready. Intake does not sign for it (its one key is the receiving ward's, docs/domain.md
+§4.4): it checks the PAdES signature with pyHanko (intact, valid, covering the whole file, its chain reaching a
+trusted root), keeps the bytes unchanged as a document of the dossier (kind `result`, item 0, state 1) and
+announces it with `ResultAttached` in the same transaction as the row and its `document.added` history entry.
+The receiving ward then downloads it like a scan, byte for byte as the agency signed it.
 
-The key is intake's one agency key (ONESTOP_INTAKE_CERT_*, the certification's): one key per intake deployment.
-Without it (development without the development CA) results cannot be signed: 503."""
+The trusted roots are the certification's chain (ONESTOP_INTAKE_CERT_CHAIN_FILES: the government CA in
+production, the development CA under `make up`). Without them (development without the development CA) no
+result can be checked: 503."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,10 +29,10 @@ from libs.messaging import Outbox, enqueue
 from libs.storage import TooLarge, UnsupportedMediaType
 from libs.storage.sniff import SNIFF_BYTES, sniff_media_type
 from services.intake.certification.settings import CertificationSettings
-from services.intake.certification.signing import AgencySigner, NotAPdf, sign_result
+from services.intake.certification.signing import validate
 from services.intake.desk import NotFound
 from services.intake.documents import Documents
-from services.intake.domain.documents import Readers, check_result, may_attach_result
+from services.intake.domain.documents import IdempotencyConflict, Readers, check_result, may_attach_result
 from services.intake.domain.states import DeskState
 from services.intake.store import documents as docs
 from services.intake.store import dossiers
@@ -40,45 +45,52 @@ PDF = "application/pdf"
 
 
 class SigningUnavailable(RuntimeError):
-    """No agency key is loaded: results cannot be signed now."""
+    """No trusted root is configured: no result's signature can be checked now."""
 
 
-def result_signer(environment: str, settings: CertificationSettings | None = None) -> AgencySigner | None:
-    """The agency's signer, or None in development without the development CA (outside development the
-    certification's start-up check has already refused a missing or unsafe key)."""
-    settings = settings or CertificationSettings()
-    if environment == "development" and not all(p.exists() for p in (settings.key_file, settings.cert_file,
-                                                                      *settings.chain_files)):
-        log.warning("signed results unavailable: no agency key at %s", settings.key_file)
+class UnsignedResult(ValueError):
+    """The PDF carries no signature that holds: refused with pyHanko's reason (HTTP 422)."""
+
+
+def result_trust_roots(environment: str, settings: CertificationSettings | None = None) -> list[Path] | None:
+    """The roots a result's signature must chain to, or None in development without the development CA (outside
+    development the certification's start-up check has already refused a missing chain)."""
+    roots = (settings or CertificationSettings()).chain_files
+    if environment == "development" and not all(p.exists() for p in roots):
+        log.warning("signed results unavailable: no trusted root at %s", ", ".join(map(str, roots)))
         return None
-    return AgencySigner(settings)
+    return roots
 
 
 @dataclass
 class Results:
     documents: Documents
     outbox: Outbox
-    signer: AgencySigner | None
+    trust_roots: list[Path] | None
     clock: Clock
 
     async def attach(self, code: str, officer: Officer, key: str,
                      chunks: AsyncIterable[bytes]) -> tuple[DocumentRow, bool]:
-        """Sign and keep the result; returns its row and whether it is new (False: a repeat of the key).
-        Raises NotFound, IllegalMove, TooLarge, UnsupportedMediaType, SigningUnavailable."""
+        """Check and keep the result; returns its row and whether it is new (False: a repeat of the key).
+        Raises NotFound, IllegalMove, TooLarge, UnsupportedMediaType, UnsignedResult, IdempotencyConflict,
+        SigningUnavailable."""
         async with self.documents.sessions() as session:
             dossier = await self._competent(session, code, officer)
-            if (earlier := await docs.by_key(session, dossier.id, key)) is not None:
-                return earlier, False
+            earlier = await docs.by_key(session, dossier.id, key)
             held = await docs.held_bytes(session, dossier.id)
+        signed = await _read_pdf(chunks, self.documents.limits.upload_limit(held))
+        if earlier is not None:  # a repeat answers as the first time, if it is the same file
+            if earlier.sha256 != hashlib.sha256(signed).hexdigest():
+                raise IdempotencyConflict("this Idempotency-Key was already used for another result file")
+            return earlier, False
         check_result(DeskState(dossier.state))
-        if self.signer is None:
-            raise SigningUnavailable("no agency key is configured: results cannot be signed now")
-        original = await _read_pdf(chunks, self.documents.limits.upload_limit(held))
+        if self.trust_roots is None:
+            raise SigningUnavailable("no trusted root is configured: result signatures cannot be checked now")
+        verdict = await asyncio.to_thread(validate, signed, self.trust_roots)  # CPU work, and pyHanko's own loop
+        if not verdict.ok:
+            raise UnsignedResult("the result must carry the competent agency's digital signature (PAdES) over the "
+                                 f"whole file, chaining to a trusted root: {verdict.summary}")
         now = self.clock.now()
-        try:
-            signed = await asyncio.to_thread(sign_result, self.signer, original, now)
-        except NotAPdf as exc:
-            raise UnsupportedMediaType(str(exc)) from exc
         stored = await self.documents.store.put(_once(signed), max_bytes=len(signed))
         row = DocumentRow(
             id=uuid.uuid4(), dossier_id=dossier.id, kind=DocumentKind.RESULT.value, checklist_item=RESULT_ITEM,
@@ -88,7 +100,7 @@ class Results:
         saved, created = await self.documents.record(row, _open_case, self._announce)
         if created:
             self.outbox.wake()
-            log.info("result %s signed for dossier %s (%d bytes) by %s of %s", saved.id, code, saved.size,
+            log.info("signed result %s attached to dossier %s (%d bytes) by %s of %s", saved.id, code, saved.size,
                      officer.sub, officer.agency)
         return saved, created
 
@@ -119,7 +131,7 @@ async def _open_case(session: AsyncSession, dossier_id: uuid.UUID) -> DossierRow
 
 
 async def _read_pdf(chunks: AsyncIterable[bytes], limit: int) -> bytes:
-    """The whole body (pyHanko signs bytes in memory), refused as soon as it passes `limit` or its first bytes
+    """The whole body (pyHanko checks bytes in memory), refused as soon as it passes `limit` or its first bytes
     are not a PDF's."""
     data = bytearray()
     async for chunk in chunks:

@@ -188,24 +188,6 @@ class AgencySigner:
         return Signed(pdf, hashlib.sha256(pdf).hexdigest())
 
 
-RESULT_FIELD = "KetQuaGiaiQuyet"
-
-
-def sign_result(signer: AgencySigner, pdf: bytes, at: datetime) -> bytes:
-    """The competent agency's result (issue 17 §1) signed as PAdES (B-B) at `at`, invisibly: one incremental
-    update, no statement page, the issued file's bytes first and unchanged. CPU work: run it in a worker thread.
-    Raises NotAPdf for what cannot be signed."""
-    writer = _open(pdf)
-    _page_count(writer)
-    field = f"{RESULT_FIELD}-{at:%Y%m%d%H%M%S%f}"  # a result signed again later keeps its earlier signature
-    meta = signers.PdfSignatureMetadata(
-        field_name=field, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
-        reason="Kết quả giải quyết thủ tục hành chính", location=signer._settings.location,
-        name=signer._settings.agency_name)
-    pdf_signer = _SignerAt(meta, signer=signer._signer, at=at, new_field_spec=fields.SigFieldSpec(field))
-    return bytes(pdf_signer.sign_pdf(writer, bytes_reserved=signer._reserve).getvalue())
-
-
 def readable(original: bytes) -> None:
     """Refuses (NotAPdf) what `AgencySigner.sign` could not sign: not a PDF, encrypted, no pages."""
     _page_count(_open(original))

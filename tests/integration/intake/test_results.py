@@ -1,6 +1,7 @@
 """The signed result file (issue 17 §1) through intake's real HTTP app, on PostgreSQL and SQLite with the folder
-store: the competent agency's officer sends a PDF, intake signs it with the agency's key (the development CA here),
-keeps it as a `result` document the receiving ward downloads, and stages `ResultAttached` in the outbox."""
+store: the competent agency's officer sends the PDF the agency signed (a certificate of the development CA here),
+intake checks the signature, keeps the file as a `result` document the receiving ward downloads byte for byte, and
+stages `ResultAttached` in the outbox; an unsigned or altered file is refused."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from libs.contracts.common import DocumentManifest
 from libs.contracts.intake import ResultAttached
 from libs.contracts.processing import CaseEvent, HandoffAcknowledged, ResultReady, Transferred
 from libs.settings import CommonSettings
-from services.intake.certification.signing import AgencySigner, validate
+from services.intake.certification.signing import validate
 from services.intake.following import on_case_events
 from services.intake.store.tables import OUTBOX
 from tests.conftest import NewDatabase
 from tests.integration.intake.apps import dispose, intake_app_with
 from tests.integration.intake.test_desk_on_sqlite import delivered
-from tests.unit.intake.certification.support import dev_ca, scanned_original, settings_for
+from tests.support.signing import signed_pdf
+from tests.unit.intake.certification.support import dev_ca, flipped, scanned_original
 
 pytestmark = pytest.mark.infra
 WARD = "000.00.21.H55"
@@ -37,7 +39,6 @@ OTHER_WARD = "000.00.22.H55"
 WARD_PROCEDURE = "1.001193"  # settled by the receiving ward itself
 CITY_PROCEDURE = "1.012783"  # settled by the land registry office
 LAND_OFFICE = "000.01.05.H55"
-RESULT = scanned_original(pages=1)
 
 
 @dataclasses.dataclass
@@ -45,6 +46,7 @@ class Intake:
     app: FastAPI
     client: httpx.AsyncClient
     ca: CaFiles
+    result: bytes  # signed by the competent agency's own certificate
 
     def headers(self, agency: str = WARD, roles: tuple[str, ...] = ("specialist",), key: str | None = None
                 ) -> dict[str, str]:
@@ -58,8 +60,8 @@ class Intake:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
-    async def attach(self, code: str, content: bytes = RESULT, **headers: Any) -> httpx.Response:
-        return await self.client.post(f"/api/v1/dossiers/{code}/result", content=content,
+    async def attach(self, code: str, content: bytes | None = None, **headers: Any) -> httpx.Response:
+        return await self.client.post(f"/api/v1/dossiers/{code}/result", content=content or self.result,
                                       headers=self.headers(**headers))
 
     async def follow(self, event: CaseEvent) -> None:
@@ -79,9 +81,9 @@ async def intake(request: pytest.FixtureRequest, new_database: NewDatabase, kafk
         "ONESTOP_STORAGE_FOLDER": str(run_dir / "documents"), "ONESTOP_STORAGE_SPOOL_DIR": str(run_dir / "spool"),
     })
     ca = dev_ca(Path(run_dir) / "ca")
-    app.state.results.signer = AgencySigner(settings_for(ca))
+    app.state.results.trust_roots = [ca.root_cert]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake") as client:
-        yield Intake(app, client, ca)
+        yield Intake(app, client, ca, await asyncio.to_thread(signed_pdf, ca.folder, "Văn phòng Đăng ký đất đai", 1))
     await dispose(app)
 
 
@@ -97,7 +99,7 @@ async def test_the_competent_agency_attaches_a_signed_result_the_ward_downloads(
                                      headers=intake.headers(roles=("desk_officer",)))
     assert [(d["id"], d["kind"]) for d in listed.json()] == [(doc["id"], "result")]
     signed = (await intake.client.get(doc["content_url"], headers=intake.headers(roles=("desk_officer",)))).content
-    assert signed.startswith(RESULT) and len(signed) == doc["size"]  # the issued bytes first, unchanged
+    assert signed == intake.result and len(signed) == doc["size"]  # as the agency signed it, byte for byte
     verdict = await asyncio.to_thread(validate, signed, [intake.ca.root_cert])  # pyHanko runs its own loop
     assert verdict.ok, verdict.summary
     async with intake.app.state.desk.sessions() as session:
@@ -107,6 +109,9 @@ async def test_the_competent_agency_attaches_a_signed_result_the_ward_downloads(
     assert (str(entry.document_id), entry.kind, entry.sha256) == (doc["id"], "result", doc["sha256"])
     again = await intake.attach(dossier["code"], key=key)
     assert again.status_code == 200 and again.json()["id"] == doc["id"]
+    another = await asyncio.to_thread(signed_pdf, intake.ca.folder, "Văn phòng Đăng ký đất đai", 2)
+    other = await intake.attach(dossier["code"], content=another, key=key)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
 
 
 async def test_who_may_attach_and_what(intake: Intake) -> None:
@@ -114,7 +119,11 @@ async def test_who_may_attach_and_what(intake: Intake) -> None:
     assert (await intake.attach(code, agency=OTHER_WARD)).status_code == 404  # a third agency
     assert (await intake.attach(code, roles=("desk_officer",))).status_code == 403
     assert (await intake.attach(code, content=b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR" + bytes(64))).status_code == 415
-    assert (await intake.attach(code, content=b"%PDF-1.7 but nothing readable")).status_code == 415
+    assert (await intake.attach(code, content=b"%PDF-1.7 but nothing readable")).status_code == 422
+    unsigned = await intake.attach(code, content=scanned_original(pages=1))
+    assert unsigned.status_code == 422 and "no signature" in unsigned.json()["detail"], unsigned.text
+    changed = await intake.attach(code, content=flipped(intake.result, len(intake.result) // 3))
+    assert changed.status_code == 422, changed.text
 
 
 async def test_a_city_case_takes_its_result_from_the_department_after_it_acknowledged(intake: Intake) -> None:
