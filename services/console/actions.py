@@ -15,7 +15,7 @@ WORKFLOW_ROLES = {"specialist", "department_head"}
 class Offer:
     action: str
     label: str
-    fields: tuple[str, ...] = ()  # what the form asks: note, reason, items, officer, step_code, new_due
+    fields: tuple[str, ...] = ()  # what the form asks: note, reason, items, officer, step_code, new_due, electronic
 
 
 def offers(case: dict[str, Any], officer: Officer) -> list[Offer]:
@@ -49,7 +49,10 @@ def _holder_offers(case: dict[str, Any], officer: Officer) -> list[Offer]:
     if officer.has("department_head") and state == 4:
         out.append(Offer("assign", "Phân công", ("officer", "step_code")))
     if _deciding(active, later) and officer.has("department_head"):
-        out += [Offer("approve", "Phê duyệt", ("note",)), Offer("reject", "Từ chối giải quyết", ("reason",))]
+        # "electronic": the result is the signed file attached to the dossier (issue 17; processing checks it).
+        out += [Offer("approve", "Phê duyệt", ("note", "electronic")),
+                Offer("result-ready", "Có kết quả (không cần phê duyệt)", ("note", "electronic")),
+                Offer("reject", "Từ chối giải quyết", ("reason",))]
     out.append(Offer("request-supplement", "Yêu cầu bổ sung hồ sơ", ("items", "reason")))
     if not case.get("extended"):
         out.append(Offer("extend-deadline", "Gia hạn (xin lỗi, hẹn lại — Mẫu 04)", ("reason", "new_due")))

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from libs.catalogue import load_catalogue
 from libs.clock import make_clock
 from libs.runtime.body_limit import BodyLimit, allow
 from libs.settings import CommonSettings
@@ -19,7 +20,7 @@ from services.console.catalogue import ProcedureCache
 from services.console.client import ServiceError, Services
 from services.console.directory import Directory
 from services.console.oidc import Oidc
-from services.console.pages import auth, citizen, desk, documents, notices, queue, reports
+from services.console.pages import auth, citizen, desk, documents, notices, online, queue, reports, submissions
 from services.console.sessions import SessionStore
 from services.console.settings import ConsoleSettings
 from services.console.web import Console, SignInRequired, error_page, render, sign_in_url, templates
@@ -38,11 +39,13 @@ def build(settings: ConsoleSettings) -> Console:
     common = CommonSettings()
     clock = make_clock(common.clock, common.clock_file)
     services = Services(urls)
+    # The agency tree is shared configuration (the file intake reads); the wards are where citizens file online.
+    agencies = load_catalogue(common.config_file("agencies.yaml"), common.config_file("procedures.yaml")).agencies
     return Console(
         settings=settings, services=services, clock=clock, procedures=ProcedureCache(services),
         sessions=SessionStore(settings.session_secret, settings.session_minutes * 60, settings.secure_cookies),
         directory=Directory.load(settings.directory_file) if settings.auth == "local" else None,
-        oidc=oidc, templates=templates(clock),
+        oidc=oidc, templates=templates(clock), wards={a.eid: a.short_name for a in agencies("ward")},
     )
 
 
@@ -56,7 +59,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="OneStop console", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = c
-    for module in (auth, desk, documents, queue, reports, notices, citizen):
+    for module in (auth, submissions, desk, documents, queue, reports, notices, citizen, online):
         app.include_router(module.router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _handlers(app)
@@ -65,7 +68,8 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     # is above intake's per-file limit (20 MB) plus the form's envelope, so an oversized file gets its reason in
     # Vietnamese beside the item (pages/documents.py), never a bare 413 from here.
     app.add_middleware(BodyLimit, max_bytes=c.settings.max_body_bytes)
-    allow(app, "POST", documents.UPLOAD_PATH, c.settings.max_upload_bytes)
+    for path in (documents.UPLOAD_PATH, online.UPLOAD_PATH, r"/cases/[^/]+/result"):
+        allow(app, "POST", path, c.settings.max_upload_bytes)
 
     @app.get("/healthz", include_in_schema=False)
     @app.get("/readyz", include_in_schema=False)  # no database or broker of its own to wait for

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -42,6 +42,7 @@ class Console:
     templates: Jinja2Templates
     procedures: ProcedureCache
     clock: Clock  # the suite's clock: `controlled` in demos and tests, so "time left" agrees with the services
+    wards: dict[str, str] = field(default_factory=dict)  # e-ID → name: where a citizen may file online
 
 
 def console(request: Request) -> Console:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from deploy.local.dev_ca import CaFiles, ensure
 from libs.calendar import load_calendar
 from tests.conftest import NewDatabase
 from tests.support.processes import wait_http_ok
@@ -67,6 +68,7 @@ async def console_stack(kafka_bootstrap: str, new_database: NewDatabase) -> Asyn
     run_dir = Path(tempfile.mkdtemp(prefix="onestop-console-"))
     urls = {s: await new_database(f"c{s}") for s in SERVICES}
     stack = ConsoleStack(run_dir=run_dir, kafka=kafka_bootstrap, db_urls=urls)
+    ensure(CaFiles(run_dir / "ca"))  # intake checks signed results (and certifies copies) against this run's CA
     stack.sensitive |= KNOWN_PII
     try:
         await stack.start_all()

@@ -28,7 +28,10 @@ from services.console.web import (
 )
 
 SlipForm = Annotated[str, Path(pattern="^[a-z]+$")]
-CHANNELS = {"in_person": "Trực tiếp", "post": "Bưu chính", "online": "Trực tuyến"}
+# The receipt form's channels: an online dossier comes only through an online submission (pages/submissions.py,
+# docs/domain.md §5.2), so intake refuses "online" here; the label stays for showing online dossiers.
+CHANNELS = {"in_person": "Trực tiếp", "post": "Bưu chính"}
+CHANNEL_LABELS = {**CHANNELS, "online": "Trực tuyến"}
 SLIP_FORMS = {"receipt": "Giấy tiếp nhận và hẹn trả kết quả (Mẫu 01)", "supplement": "Phiếu yêu cầu bổ sung (Mẫu 02)",
               "refusal": "Phiếu từ chối tiếp nhận (Mẫu 03)", "control": "Phiếu kiểm soát quá trình giải quyết"}
 
@@ -210,7 +213,7 @@ async def _dossier_page(request: Request, session: Session, code: str, error: st
     # The checklist the items are numbered by; the catalogue's current version, which intake checks again.
     found = [p for p in await _procedures(request) if p["code"] == dossier.get("procedure_code")]
     return render(request, "desk/dossier.html", status=status, d=dossier, history=history, error=error,
-                  slips=SLIP_FORMS, channels=CHANNELS, done=request.query_params.get("done", ""),
+                  slips=SLIP_FORMS, channels=CHANNEL_LABELS, done=request.query_params.get("done", ""),
                   scans=scans, checklist=found[0].get("documents", []) if found else [],
                   doc_errors=doc_errors or {}, accept=documents.ACCEPT)
 

@@ -26,6 +26,7 @@ READERS = ("desk_officer", "specialist", "department_head")  # intake's READER_R
 MEDIA = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
 DIGITISATION = {0: "Chưa số hóa", 1: "Đã số hóa", 2: "Tái sử dụng giấy tờ của hồ sơ khác",
                 3: "Tái sử dụng kết quả của hồ sơ khác"}
+RESULT_LABEL = "Kết quả giải quyết (đã ký số)"
 # Intake's reasons are English and for clients; the officer reads these, beside the item.
 REFUSALS = {
     413: "Tệp quá lớn: mỗi tệp tối đa 20 MB và cả hồ sơ tối đa 100 MB. Chưa lưu tệp này.",
@@ -42,10 +43,18 @@ def size_label(size: int) -> str:
 
 def shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The manifest as the pages show it: type, size and digitisation state in Vietnamese."""
-    return [{**row, "type_label": MEDIA.get(row["media_type"], row["media_type"]),
-             "size_label": size_label(int(row["size"])),
-             "digitisation_label": DIGITISATION.get(row["digitisation"], str(row["digitisation"]))}
+    return [{**row, "type_label": MEDIA.get(row.get("media_type", ""), row.get("media_type", "")),
+             "size_label": size_label(int(row.get("size") or 0)), "label": _label(row),
+             "is_result": row.get("kind") == "result",
+             "digitisation_label": DIGITISATION.get(row.get("digitisation", -1), "")}
             for row in rows]
+
+
+def _label(row: dict[str, Any]) -> str:
+    """A paper by its checklist number and name; the signed result (kind result, item 0) by what it is."""
+    if row.get("kind") == "result":
+        return RESULT_LABEL
+    return f"{row.get('checklist_item', '')}. {row.get('item_name', '')}"
 
 
 async def manifest(services: Services, session: Session, code: str) -> list[dict[str, Any]] | None:
@@ -83,39 +92,67 @@ async def upload(services: Services, session: Session, code: str, item: int, fil
                  limits: Limits, scans: list[dict[str, Any]]) -> str | None:
     """Stream one scan to intake; None when stored (or stored before), else the reason in Vietnamese.
     `scans`: the dossier's manifest as it stands."""
+    sent = await send(services, f"/dossiers/{code}/documents", code, item, file, limits, scans, token=session.token)
+    return sent if isinstance(sent, str) else None
+
+
+async def send(services: Services, path: str, scope: str, item: int, file: UploadFile, limits: Limits,
+               scans: list[dict[str, Any]], token: str | None = None, headers: dict[str, str] | None = None,
+               reasons: dict[int, str] | None = None) -> str | dict[str, Any]:
+    """One file for checklist item `item` streamed to intake's upload `path` (a dossier's, or an online
+    submission's with its token in `headers`); `scope` names the dossier or submission in the idempotency key.
+    Intake's entry of the stored file, or the reason (Vietnamese) it was not stored; `reasons` adds the caller's
+    own for other refusals."""
+    file_hash, size = await measure(file)
+    if size == 0:
+        return "Tệp rỗng hoặc chưa chọn tệp."
+    if size > room(limits, scans, item, file_hash):
+        return REFUSALS[413]  # intake would answer so before reading, and the reset upload would lose it
+    params: dict[str, Any] = {"item": item}
+    if file.filename:
+        params["file_name"] = file.filename[:1000]
+    try:
+        return await stream_to(services, path, file, size, upload_key(scope, item, file_hash), params, token, headers)
+    except ServiceError as exc:
+        return (reasons or {}).get(exc.status) or refusal(exc)
+
+
+def refusal(exc: ServiceError) -> str:
+    """Intake's refusal of an upload, in Vietnamese; anything else is raised again (the error page)."""
+    if exc.status in REFUSALS:
+        return REFUSALS[exc.status]
+    if exc.status in (409, 422):
+        return f"Không lưu được tệp: {exc.message}"
+    if exc.status == 503:  # the connection went mid-upload (intake restarting, or a limit set lower there)
+        return ("Không gửi được tệp tới dịch vụ tiếp nhận (" + exc.message + "). Chưa lưu tệp này; hãy thử lại "
+                "sau ít phút, và kiểm tra tệp không quá 20 MB.")
+    raise exc
+
+
+async def measure(file: UploadFile) -> tuple[str, int]:
+    """(SHA-256, size) of a spooled upload, read in chunks; the file is rewound for sending."""
     digest, size = hashlib.sha256(), 0
     while chunk := await file.read(CHUNK):
         digest.update(chunk)
         size += len(chunk)
-    if size == 0:
-        return "Tệp rỗng hoặc chưa chọn tệp."
-    if size > room(limits, scans, item, digest.hexdigest()):
-        return REFUSALS[413]  # intake would answer so before reading, and the reset upload would lose it
     await file.seek(0)
+    return digest.hexdigest(), size
+
+
+async def stream_to(services: Services, path: str, file: UploadFile, size: int, key: str, params: dict[str, Any],
+                    token: str | None, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """POST the file as intake's raw body; intake's entry of it, or ServiceError when intake refuses it."""
 
     async def body() -> AsyncIterator[bytes]:
         while chunk := await file.read(CHUNK):
             yield chunk
 
     # Content-Length lets intake refuse an oversized file before a byte of it is read.
-    headers = {"Idempotency-Key": upload_key(code, item, digest.hexdigest()),
-               "Content-Type": "application/octet-stream", "Content-Length": str(size)}
-    params: dict[str, Any] = {"item": item}
-    if file.filename:
-        params["file_name"] = file.filename[:1000]
-    try:
-        await services.raw("intake", "POST", f"/dossiers/{code}/documents", session.token, headers=headers,
-                           params=params, content=body(), timeout=120.0)
-    except ServiceError as exc:
-        if exc.status in REFUSALS:
-            return REFUSALS[exc.status]
-        if exc.status == 422:
-            return f"Không lưu được tệp: {exc.message}"
-        if exc.status == 503:  # the connection went mid-upload (intake restarting, or a limit set lower there)
-            return ("Không gửi được tệp tới dịch vụ tiếp nhận (" + exc.message + "). Chưa lưu tệp này; hãy thử lại "
-                    "sau ít phút, và kiểm tra tệp không quá 20 MB.")
-        raise
-    return None
+    sent = {**(headers or {}), "Idempotency-Key": key, "Content-Type": "application/octet-stream",
+            "Content-Length": str(size)}
+    got = await services.raw("intake", "POST", path, token, headers=sent, params=params, content=body(), timeout=120.0)
+    entry: dict[str, Any] = got.json()
+    return entry
 
 
 def router() -> APIRouter:

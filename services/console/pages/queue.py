@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from services.console.actions import offers
 from services.console.client import ServiceError
-from services.console.pages import documents, forms
+from services.console.pages import documents, forms, results
 from services.console.sessions import Session
 from services.console.web import DUE_SOON_SECONDS, TZ, DossierCode, Officer, Poster, console, render, require_role
 
@@ -64,8 +64,9 @@ def router() -> APIRouter:
         require_role(session, *CASE_WORKERS)
         form = await request.form()
         action = forms.text(form, "action")
+        electronic = action in results.ELECTRONIC_ACTIONS and form.get("electronic") == "on"
         try:
-            body = {"action": action, **_params(form)}
+            body = {"action": action, **_params(form), **({"electronic": True} if electronic else {})}
             await console(request).services.json("processing", "POST", f"/cases/{code}/actions", session.token,
                                                   json=body)
         except ValueError as exc:
@@ -73,10 +74,25 @@ def router() -> APIRouter:
         except ServiceError as exc:
             if exc.status not in (403, 409, 422):
                 raise
-            return await _case(request, session, code, error=exc.message, status=exc.status)
+            reason = results.action_refusal(action, electronic, exc)
+            return await _case(request, session, code, error=reason, status=exc.status)
         back = forms.text(form, "back")
         target = back if back in ("/inbox", "/queue") else f"/cases/{code}?done={action}"
         return RedirectResponse(target, status_code=303)
+
+    @r.post("/cases/{code}/result")
+    async def attach_result(request: Request, session: Poster, code: DossierCode) -> Response:
+        """The signed result PDF, streamed on to intake; its refusal shows beside the upload form."""
+        require_role(session, *results.UPLOADERS)
+        c = console(request)
+        file = (await request.form()).get("file")  # parsed by the CSRF check already; spooled, not in memory
+        if not isinstance(file, UploadFile):
+            reason: str | None = "Chưa chọn tệp."
+        else:
+            reason = await results.attach(c.services, session, code, file, c.settings.upload_file_max_bytes)
+        if reason:
+            return await _case(request, session, code, result_error=reason, status=422)
+        return RedirectResponse(f"/cases/{code}?done=result#result-h", status_code=303)
 
     return r
 
@@ -116,9 +132,13 @@ def _params(form: FormData) -> dict[str, Any]:
     return out
 
 
-async def _case(request: Request, session: Session, code: str, error: str = "", status: int = 200) -> Response:
+async def _case(request: Request, session: Session, code: str, error: str = "", status: int = 200,
+                result_error: str = "") -> Response:
     services = console(request).services
     case = await services.json("processing", "GET", f"/cases/{code}", session.token)
     scans = await documents.manifest(services, session, code)
-    return render(request, "queue/case.html", status=status, case=case, offers=offers(case, session.officer),
-                  error=error, done=request.query_params.get("done", ""), scans=scans)
+    officer = session.officer
+    return render(request, "queue/case.html", status=status, case=case, offers=offers(case, officer),
+                  error=error, done=request.query_params.get("done", ""), scans=scans,
+                  result=results.attached(case), result_files=[s for s in scans or [] if s["is_result"]],
+                  may_attach=results.may_attach(case, officer.roles, officer.agency), result_error=result_error)
