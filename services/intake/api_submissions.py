@@ -28,6 +28,9 @@ from services.intake.ratelimit import LookupLimits, TokenBuckets, client_address
 from services.intake.schemas import DossierOut
 from services.intake.store.tables import DocumentRow
 from services.intake.submission_schemas import (
+    ApplicantOut,
+    DeclaredPaperOut,
+    SubmissionDeskOut,
     SubmissionIn,
     SubmissionOut,
     SubmissionRefusalIn,
@@ -152,18 +155,19 @@ def _decision(what: str) -> dict[int | str, dict[str, Any]]:
 def router() -> APIRouter:
     r = APIRouter(tags=["submissions"])
 
-    @r.get("/submissions", response_model=list[SubmissionOut], responses=answers(*DESK))
+    @r.get("/submissions", response_model=list[SubmissionDeskOut], responses=answers(*DESK))
     async def queue(request: Request, officer: DeskOfficer,
-                    state: SubmissionState = SubmissionState.AWAITING_CHECK) -> list[SubmissionOut]:
+                    state: SubmissionState = SubmissionState.AWAITING_CHECK) -> list[SubmissionDeskOut]:
         """The agency's online submissions in `state`, oldest first (without their files)."""
         rows = await _submissions(request).queue(officer, state)
-        return [_out(SubmissionView(row, []), None) for row in rows]
+        return [_desk_out(SubmissionView(row, [])) for row in rows]
 
-    @r.get("/submissions/{submission_id}", response_model=SubmissionOut, responses=answers(*DESK, 404))
-    async def one(request: Request, submission_id: uuid.UUID, officer: DeskOfficer) -> SubmissionOut:
+    @r.get("/submissions/{submission_id}", response_model=SubmissionDeskOut, responses=answers(*DESK, 404))
+    async def one(request: Request, submission_id: uuid.UUID, officer: DeskOfficer) -> SubmissionDeskOut:
+        """One submission as the desk checks it: the applicant, the declared papers and the files."""
         async with _errors():
             view = await _submissions(request).one(submission_id, officer)
-        return _out(view, None)
+        return _desk_out(view)
 
     @r.get("/submissions/{submission_id}/documents/{document_id}/content", response_class=Response,
            responses={**documents(*EXTENSIONS), **answers(*DESK, 404)})
@@ -201,6 +205,15 @@ def router() -> APIRouter:
 def _document_out(submission_id: uuid.UUID, row: DocumentRow) -> DocumentOut:
     url = f"/api/v1/submissions/{submission_id}/documents/{row.id}/content"
     return DocumentOut.model_validate({**row.model_dump(), "content_url": url})
+
+
+def _desk_out(view: SubmissionView) -> SubmissionDeskOut:
+    row = view.row
+    applicant = ApplicantOut(full_name=row.applicant_name, personal_id=row.personal_id, phone=row.phone,
+                             email=row.email)
+    declared = [DeclaredPaperOut.model_validate(paper) for paper in row.documents]
+    return SubmissionDeskOut(**_out(view, None).model_dump(), applicant=applicant, declared=declared,
+                             submitter=row.submitter)
 
 
 def _out(view: SubmissionView, token: str | None) -> SubmissionOut:

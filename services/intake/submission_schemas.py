@@ -41,6 +41,27 @@ class SubmissionOut(BaseModel):
         description="send it as X-Submission-Token with each file; only in the answers to the submission itself")
 
 
+class ApplicantOut(BaseModel):
+    full_name: str
+    personal_id: str
+    phone: str | None
+    email: str | None
+
+
+class DeclaredPaperOut(BaseModel):
+    name: str
+    copies: int = 1
+
+
+class SubmissionDeskOut(SubmissionOut):
+    """What the desk checks before it decides (§5.2): who filed it and which papers they declared, beside the
+    files. Only officers of the receiving agency see it."""
+
+    applicant: ApplicantOut
+    declared: list[DeclaredPaperOut] = Field(description="the papers the applicant declared, in their order")
+    submitter: str = Field(description="citizen, or portal:<client> for the public-service portal")
+
+
 class SubmissionStatusOut(BaseModel):
     """What the citizen may see with the submission id and the last 4 digits of the ID: no personal data."""
 

@@ -83,6 +83,8 @@ async def test_citizen_files_online_on_a_phone_desk_accepts_citizen_sees_the_cod
     violations = await artefacts.check(desk, "desk-submissions")
     await desk.locator(f"tr[data-submission='{sid}'] a").click()
     await desk.wait_for_load_state()
+    assert (await desk.locator("#applicant-name").inner_text()).strip() == name  # who filed it, before deciding
+    assert await desk.locator("#declared li").count() >= 1
     href = await desk.locator("table.documents a.download").first.get_attribute("href")
     got = await desk.request.get(f"{base}{href}")
     assert got.status == 200 and await got.body() == PDF
@@ -136,8 +138,8 @@ async def test_a_refusal_shows_its_reason_to_the_citizen(console_stack: ConsoleS
 
 async def test_a_double_click_on_send_makes_one_submission(console_stack: ConsoleStack, browser: Any,
                                                            artefacts: Artefacts) -> None:
-    """The form's idempotency key: the second post answers the first submission (intake shows no applicant in
-    its queue, so the ward's queue is counted before and after; the console's stack has its own database)."""
+    """The form's idempotency key: the second post answers the first submission (the ward's queue is counted
+    before and after; the console's stack has its own database)."""
     pid = "019090003333"
     console_stack.sensitive.add(pid)
     before = await _waiting(console_stack)

@@ -116,6 +116,9 @@ async def test_submit_upload_accept_gives_the_dossier_the_submission_id_and_an_a
     assert sub["id"] in [s["id"] for s in queue] and all(s["upload_token"] is None for s in queue)
     seen = (await intake.client.get(f"/api/v1/submissions/{sub['id']}", headers=intake.officer())).json()
     assert [d["id"] for d in seen["documents"]] == [up.json()["id"]]
+    # What the desk checks before deciding: who filed it and what they declared.
+    assert (seen["applicant"]["full_name"], seen["applicant"]["personal_id"]) == ("Trần Văn Bình", "019190005678")
+    assert seen["declared"] == [{"name": "Tờ khai", "copies": 1}] and seen["submitter"] == "citizen"
     content = await intake.client.get(seen["documents"][0]["content_url"], headers=intake.officer())
     assert content.status_code == 200 and content.content == PDF
 
