@@ -83,6 +83,7 @@ def create_app() -> FastAPI:
     # A scan streams to the document store under its own limit (413 past it): the suite's 1 MiB bound would
     # refuse it first.
     allow(app, "POST", api_documents.UPLOAD_PATH, storage.max_file_bytes)
+    allow(app, "POST", api_documents.DRAFT_UPLOAD_PATH, storage.max_file_bytes)  # a scan before the receipt
     allow(app, "POST", api_submissions.UPLOAD_PATH, storage.max_file_bytes)  # an online submission's file
     allow(app, "POST", api_results.UPLOAD_PATH, storage.max_file_bytes)  # the signed result
     allow(app, "POST", certification_api.UPLOAD_PATH, certification.max_original_bytes)  # the original's scan

@@ -41,6 +41,7 @@ from libs.messaging import Outbox, enqueue, envelope_row
 from libs.observability import Children
 from services.intake.domain import desk as rules
 from services.intake.domain.desk import DeskDossier, InvalidInput
+from services.intake.domain.documents import check_drafts, draft_id
 from services.intake.domain.forms import book_period
 from services.intake.domain.lookup import LAST4, PublicStatus, id_matches, public_status
 from services.intake.domain.receipt import LOCAL, appointment, fingerprint, local_day
@@ -141,8 +142,12 @@ class Desk:
             payload = {**payload, "decision": "refuse", "reason": refusal}
         request_hash = fingerprint(payload)
         now = self.clock.now()
+        # A keyed dossier takes its draft's id (§4.4): the scans taken at the counter before it already name it.
+        dossier_id = draft_id(agency, key) if key else uuid.uuid4()
         try:
-            receipt = self._receipt(body, agency, key, request_hash, now, officer, refusal)
+            if key and refusal is None:
+                return await self._receive_drafts(body, agency, key, request_hash, now, officer, dossier_id)
+            receipt = self._receipt(body, agency, key, request_hash, now, officer, refusal, dossier_id=dossier_id)
         except Exception:  # a replay answers as it did the first time, whatever the catalogue says today
             if key and (done := await self._by_key(key)) is not None:
                 return self._replayed(done, request_hash), False
@@ -156,6 +161,22 @@ class Desk:
             return self._replayed(done, request_hash), False
         if refusal is None:
             self._received("intake", agency, body.procedure_code, body.channel.value).inc()
+        self.outbox.wake()
+        return receipt.row, True
+
+    async def _receive_drafts(self, body: DossierIn, agency: str, key: str, request_hash: str, now: datetime,
+                              officer: Officer | None, dossier_id: uuid.UUID) -> tuple[DossierRow, bool]:
+        """A keyed receipt in one transaction under its draft's lock: the scans taken for it are marked announced
+        and travel in `dossier.received`'s manifest (§4.4). The number's row lock lasts until this commit."""
+        async with self.sessions() as session, session.begin():
+            await scan_rows.lock_draft(session, dossier_id)
+            if (done := await dossiers.by_key(session, key)) is not None:  # a replay, whatever the catalogue says
+                return self._replayed(done, request_hash), False
+            scans = manifest_of(await scan_rows.announce(session, dossier_id, now))
+            receipt = self._receipt(body, agency, key, request_hash, now, officer, None, dossier_id=dossier_id,
+                                    scans=scans)
+            receipt.row.code = await write_receipt_in(await session.connection(), self.outbox.table, receipt)
+        self._received("intake", agency, body.procedure_code, body.channel.value).inc()
         self.outbox.wake()
         return receipt.row, True
 
@@ -176,17 +197,21 @@ class Desk:
         return version, snapshot
 
     def _receipt(self, body: DossierIn, agency: str, key: str | None, request_hash: str, now: datetime,
-                 officer: Officer | None, refusal: str | None, filing: OnlineFiling | None = None) -> Receipt:
-        """Everything the receipt writes, with a stand-in for the code the daily sequence gives at the end."""
+                 officer: Officer | None, refusal: str | None, filing: OnlineFiling | None = None, *,
+                 dossier_id: uuid.UUID | None = None, scans: list[DocumentManifest] | None = None) -> Receipt:
+        """Everything the receipt writes, with a stand-in for the code the daily sequence gives at the end.
+        `scans`: the draft's, checked against the checklist of the version it is received under."""
         day = local_day(now)
         version, snapshot = self._terms(body.procedure_code, agency, day, refusal is not None)
+        if scans:
+            check_drafts([str(name) for name in version.documents], [(s.checklist_item, s.item_name) for s in scans])
         due = appointment(version, now, self.calendar) if refusal is None else None
         placeholder = f"CODE{uuid.uuid4().hex}"  # random: no request can contain it
         # An online dossier takes its submission's id: nothing moves, the submission's files already name it.
-        dossier_id = filing.id if filing is not None else uuid.uuid4()
+        dossier_id = filing.id if filing is not None else dossier_id or uuid.uuid4()
         row = _row(body, agency, key, request_hash, snapshot, placeholder, now, due, officer, refusal, dossier_id)
         event: IntakeEvent = (
-            _received_event(row, body, snapshot.model, self._name(agency), filing) if refusal is None
+            _received_event(row, body, snapshot.model, self._name(agency), filing, scans or []) if refusal is None
             else _refused_event(row, body, snapshot.model, self._name(agency), refusal)
         )
         envelope = Envelope.for_event(event, now)
@@ -366,10 +391,11 @@ def _row(body: DossierIn, agency: str, key: str | None, request_hash: str, snaps
 
 
 def _received_event(
-    row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str, filing: OnlineFiling | None
+    row: DossierRow, body: DossierIn, snapshot: ProcedureSnapshot, agency_name: str, filing: OnlineFiling | None,
+    scans: list[DocumentManifest],
 ) -> DossierReceived:
     assert row.appointment_at is not None
-    online: dict[str, Any] = {} if filing is None else {
+    online: dict[str, Any] = {"manifest": scans} if filing is None else {  # at the desk: the scans taken before
         "submitted_at": filing.submitted_at, "manifest": filing.manifest, "online_payment": filing.online_payment}
     return DossierReceived(
         **_base(row, row.received_by or "", row.received_at),

@@ -1,12 +1,15 @@
-"""The scans of a dossier's papers (issue 17 §1): upload at the desk, reuse by reference, the manifest, the
-download, and the orphan sweep. The bytes live in the document store (libs/storage, ADR 0013); intake owns the
-rows that reference them.
+"""The scans of a dossier's papers (issue 17 §1): upload at the desk (also before the receipt, as a draft), reuse by
+reference, the manifest, the download, and the orphan sweep. The bytes live in the document store (libs/storage,
+ADR 0013); intake owns the rows that reference them.
 
 An upload writes the object first and commits its row after, under the dossier's lock (where the dossier's byte
 total is checked again): a crash between the two leaves an object that no row references, which the sweep removes
 after its grace period; never a row that points at a missing object. The row's commit also appends a
-`document.added` entry (reference, item, SHA-256, size) to the dossier's hash-chained history. Nothing here logs
-a file name, a name or a personal ID: log lines carry document ids, the dossier code and the officer's id."""
+`document.added` entry (reference, item, SHA-256, size) to the dossier's hash-chained history; a draft's scans have
+no dossier yet: their hashes enter the chain with `dossier.received`'s manifest. Nothing here logs
+a file name, a name or a personal ID: log lines carry document ids, the dossier code and the officer's id.
+
+Over 300 lines: the draft's use case (scans before the receipt, docs/domain.md §4.4) shares the upload's steps."""
 
 from __future__ import annotations
 
@@ -30,14 +33,17 @@ from libs.runtime.runtime import Loop
 from libs.storage import ObjectStore, SniffedStream, StorageSettings, SweepReport, TooLarge, sweep_orphans
 from services.intake.desk import NotFound
 from services.intake.domain.documents import (
+    DraftReceived,
     IdempotencyConflict,
     Readers,
     checklist_item,
     clean_file_name,
+    draft_id,
     may_upload,
     over_dossier_limit,
     pages_of,
 )
+from services.intake.domain.receipt import local_day
 from services.intake.domain.states import DeskState
 from services.intake.store import chain, dossiers
 from services.intake.store import documents as docs
@@ -136,6 +142,50 @@ class Documents:
                      saved.checklist_item, officer.sub)
         return saved, created
 
+    # --- a draft: scans taken at the counter before the receipt (§4.4) ------------------------------------
+    async def upload_draft(self, key: str, procedure_code: str, officer: Officer, upload: Upload,
+                           chunks: AsyncIterable[bytes]) -> tuple[DocumentRow, bool]:
+        """A scan for the receipt the desk will make with Idempotency-Key `key`, of an item of the checklist of
+        `procedure_code`'s version in force today. Raises DraftReceived once that receipt was made, CatalogueError
+        for a procedure this desk cannot receive today, and what `take` raises."""
+        draft = draft_id(officer.agency, key)
+        async with self.sessions() as session:
+            await _not_received(session, draft)
+        item_name = checklist_item(self._checklist_today(procedure_code, officer.agency), upload.item)
+        saved, created = await self.take(draft, item_name, upload, chunks, officer.sub, lock=_draft_open)
+        if created:
+            log.info("document %s stored for draft %s (item %d, %d bytes, %s) by %s", saved.id, draft,
+                     saved.checklist_item, saved.size, saved.media_type, officer.sub)
+        return saved, created
+
+    async def drafts(self, key: str, officer: Officer) -> list[DocumentRow]:
+        """The scans of the officer's agency's draft `key`; NotFound when it has none (or is another agency's)."""
+        draft = draft_id(officer.agency, key)
+        async with self.sessions() as session:
+            await _not_received(session, draft)
+            rows = await docs.of_dossier(session, draft)
+        if not rows:
+            raise NotFound("no such draft at your desk")
+        return rows
+
+    async def open_draft(self, key: str, document_id: uuid.UUID,
+                         officer: Officer) -> tuple[DocumentRow, AsyncIterator[bytes]]:
+        draft = draft_id(officer.agency, key)
+        async with self.sessions() as session:
+            await _not_received(session, draft)
+            row = await docs.one(session, document_id)
+        if row is None or row.dossier_id != draft:
+            raise NotFound("no such document")
+        chunks = await self.store.get(row.key)
+        log.info("document %s of draft %s read by %s of %s", row.id, draft, officer.sub, officer.agency)
+        return row, chunks
+
+    def _checklist_today(self, procedure_code: str, agency: str) -> list[str]:
+        """The checklist the receipt will check the draft's scans against (`Desk._receipt`)."""
+        day = local_day(self.clock.now())
+        self.catalogue.snapshot(procedure_code, day, agency)  # this desk may receive it today
+        return [str(name) for name in self.catalogue.procedure_version(procedure_code, day).documents]
+
     async def _for_upload(self, session: AsyncSession, code: str, officer: Officer) -> DossierRow:
         dossier = await dossiers.by_code(session, code)
         if dossier is None or not may_upload(dossier.receiving_agency, officer.agency, officer.roles):
@@ -227,8 +277,13 @@ class Documents:
             return await docs.referenced(session, keys)
 
     async def sweep_once(self, now: datetime | None = None) -> SweepReport:
-        """One pass: objects no row references, older than the grace period, are deleted (`now`: tests)."""
+        """One pass: the rows of drafts left without a receipt for the grace period are dropped, then objects no
+        row references, older than the grace period, are deleted (`now`: tests)."""
         grace = timedelta(seconds=self.limits.orphan_grace_seconds)
+        async with self.sessions() as session, session.begin():
+            dropped = await docs.drop_stale_drafts(session, (now or self.clock.now()) - grace)
+        if dropped:
+            log.info("draft sweep: %d scans of drafts never received dropped", dropped)
         return await sweep_orphans(self.store, self.referenced, grace=grace, now=now)
 
     def sweep_loop(self, every_seconds: float) -> Loop:
@@ -258,6 +313,18 @@ def _entry(event_type: str, event_id: str, row: DocumentRow, dossier: DossierRow
                  "size": row.size, "media_type": row.media_type, "digitisation": row.digitisation,
                  "reused_from": str(row.reused_from) if row.reused_from else None},
     }
+
+
+async def _draft_open(session: AsyncSession, draft: uuid.UUID) -> None:
+    """A draft upload's commit: under the draft's lock, and only while no receipt took it (the receipt may have
+    won the lock)."""
+    await docs.lock_draft(session, draft)
+    await _not_received(session, draft)
+
+
+async def _not_received(session: AsyncSession, draft: uuid.UUID) -> None:
+    if (dossier := await session.get(DossierRow, draft)) is not None:
+        raise DraftReceived(dossier.code)
 
 
 def _replayed(earlier: DocumentRow, now: DocumentRow) -> DocumentRow:

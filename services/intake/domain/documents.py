@@ -1,14 +1,15 @@
 """The rules of a dossier's scans (issue 17 §1): who may read them, which checklist item a scan belongs to,
-what is kept of a browser's file name, what an upload may still weigh; and who attaches the signed result, when.
-Pure: no I/O."""
+what is kept of a browser's file name, what an upload may still weigh; which draft scans taken at the counter a
+receipt takes; and who attaches the signed result, when. Pure: no I/O."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection, Sequence
+import uuid
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from services.intake.domain.desk import IllegalMove
+from services.intake.domain.desk import IllegalMove, InvalidInput
 from services.intake.domain.states import DeskState
 
 # Who reads scans, besides the agency check: the desk and the officers who process cases. Not report_viewer
@@ -20,6 +21,9 @@ FILE_NAME_MAX = 255
 # The original name is kept to show it back to officers, so a few characters of it may stay; the rest go.
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # controls, format, unassigned, …
 _SEPARATORS = frozenset('/\\:*?"<>|')  # path separators and what Windows refuses in a name
+# Scans taken before the receipt (docs/domain.md §4.4) are kept under the id the dossier will take: uuid5 of
+# "<agency>:<the receipt's Idempotency-Key>" in this namespace (fixed: changing it orphans every open draft).
+DRAFTS = uuid.UUID("3d5e2a8c-7f41-4b6e-9c2d-a1f0e4b7c930")
 
 
 class UnknownItem(ValueError):
@@ -28,6 +32,14 @@ class UnknownItem(ValueError):
 
 class IdempotencyConflict(ValueError):
     """The upload's Idempotency-Key was used for this dossier with other bytes or another item."""
+
+
+class DraftReceived(ValueError):
+    """The draft's receipt was made: its scans belong to the dossier now, and new ones go to the dossier."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"already received as {code}; upload to the dossier")
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,22 @@ def checklist_item(checklist: Sequence[str], item: int) -> str:
         raise UnknownItem(f"item {item} is not on this procedure's checklist (1 to {len(checklist)})"
                           if checklist else "this procedure version has no checklist of papers")
     return checklist[item - 1]
+
+
+def draft_id(agency: str, key: str) -> uuid.UUID:
+    """The id of the draft that the receipt with Idempotency-Key `key` at `agency` gives its dossier."""
+    return uuid.uuid5(DRAFTS, f"{agency}:{key}")
+
+
+def check_drafts(checklist: Sequence[str], scans: Iterable[tuple[int, str]]) -> None:
+    """A receipt takes the scans taken for it only if each is the same paper, same place and same name, on the
+    checklist of the version it is received under (§4.4): scans of another procedure are not silently relabelled."""
+    for item, name in scans:
+        if not 1 <= item <= len(checklist) or checklist[item - 1] != name:
+            raise InvalidInput(
+                f"the scans taken for this receipt are of another procedure: item {item} ({name}) is not on this "
+                "procedure's checklist; receive it under the procedure they were taken for, or with a new "
+                "Idempotency-Key to leave them out")
 
 
 def clean_file_name(raw: str | None) -> str | None:

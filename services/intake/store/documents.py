@@ -1,20 +1,22 @@
 """The documents table's queries: a dossier's scans, its bytes held, who acknowledged its hand-overs, the keys
-the orphan sweep asks about, and the scans an event has not announced yet."""
+the orphan sweep asks about, the scans an event has not announced yet, and the drafts taken before a receipt (their
+lock, and the stale ones the sweep drops)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, exists, func, select, text, update
 from sqlmodel import col
 from sqlmodel import select as orm_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from libs.contracts.common import Digitisation, DocumentKind, DocumentManifest
 from libs.contracts.processing import HandoffAcknowledged
-from services.intake.store.tables import DOCUMENTS, DOSSIERS, HISTORY, DocumentRow, DossierRow
+from services.intake.store.tables import DOCUMENTS, DOSSIERS, HISTORY, SUBMISSIONS, DocumentRow, DossierRow
 
 ACKNOWLEDGED = HandoffAcknowledged.ce_type
 
@@ -27,6 +29,30 @@ async def lock_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> DossierR
         await session.execute(update(DOSSIERS).where(DOSSIERS.c.id == dossier_id).values(id=dossier_id))
     query = orm_select(DossierRow).where(DossierRow.id == dossier_id).with_for_update()
     return (await session.exec(query)).first()
+
+
+async def lock_draft(session: AsyncSession, draft_id: uuid.UUID) -> None:
+    """A draft's uploads and its receipt commit one at a time, so the receipt announces exactly the scans committed
+    before it and an upload after it sees its dossier. There is no row to lock yet: an advisory lock on PostgreSQL
+    (keyed by the id's first 8 bytes), SQLite's one write lock elsewhere (as `lock_dossier` takes it)."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(update(DOSSIERS).where(DOSSIERS.c.id == draft_id).values(id=draft_id))
+        return
+    key = int.from_bytes(draft_id.bytes[:8], "big", signed=True)
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def drop_stale_drafts(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete the scans of drafts last uploaded to before `cutoff` that no receipt took (no dossier has their id) and
+    that are not an online submission's; returns how many. Their objects become orphans for the store's sweep.
+    `announced_at IS NULL` also keeps a row a receipt is announcing in this instant (PostgreSQL re-checks it on
+    the row the receipt wrote)."""
+    fresh = select(DOCUMENTS.c.dossier_id).where(DOCUMENTS.c.uploaded_at >= cutoff)
+    query = DOCUMENTS.delete().where(
+        DOCUMENTS.c.announced_at.is_(None), DOCUMENTS.c.uploaded_at < cutoff, DOCUMENTS.c.dossier_id.not_in(fresh),
+        ~exists().where(DOSSIERS.c.id == DOCUMENTS.c.dossier_id),
+        ~exists().where(SUBMISSIONS.c.id == DOCUMENTS.c.dossier_id))
+    return int(cast(CursorResult[Any], await session.execute(query)).rowcount)
 
 
 async def of_dossier(session: AsyncSession, dossier_id: uuid.UUID) -> list[DocumentRow]:
@@ -65,10 +91,12 @@ async def referenced(session: AsyncSession, keys: Collection[str]) -> set[str]:
 
 
 async def announce(session: AsyncSession, dossier_id: uuid.UUID, now: datetime) -> list[DocumentRow]:
-    """The scans no event has carried yet, marked as carried by the one being staged (same transaction)."""
+    """The scans no event has carried yet, marked as carried by the one being staged (same transaction). Locked
+    as read: a stale draft's row the sweep is deleting at this instant is then skipped, not announced."""
     query = (orm_select(DocumentRow)
              .where(DocumentRow.dossier_id == dossier_id, col(DocumentRow.announced_at).is_(None))
-             .order_by(col(DocumentRow.checklist_item), col(DocumentRow.uploaded_at), col(DocumentRow.id)))
+             .order_by(col(DocumentRow.checklist_item), col(DocumentRow.uploaded_at), col(DocumentRow.id))
+             .with_for_update())
     rows = list((await session.exec(query)).all())
     if rows:
         await session.execute(update(DOCUMENTS).where(DOCUMENTS.c.id.in_([r.id for r in rows]))
