@@ -42,6 +42,7 @@ from services.intake.domain.documents import (
     may_upload,
     over_dossier_limit,
     pages_of,
+    reuse_state,
 )
 from services.intake.domain.receipt import local_day
 from services.intake.domain.states import DeskState
@@ -119,8 +120,8 @@ class Documents:
 
     async def reuse(self, code: str, officer: Officer, upload: Upload,
                     source_id: uuid.UUID) -> tuple[DocumentRow, bool]:
-        """Reuse, by reference, a scan of the same citizen's earlier dossier (digitisation state 2): no new
-        bytes. The officer must be allowed to read the source; another citizen's scan is NotFound."""
+        """Reuse, by reference, a scan or the result of the same citizen's earlier dossier (digitisation state 2
+        or 3): no new bytes. The officer must be allowed to read the source; another citizen's is NotFound."""
         async with self.sessions() as session:
             dossier = await self._for_upload(session, code, officer)
             item_name = checklist_item(self.checklist(dossier.procedure_code, dossier.procedure_version),
@@ -133,7 +134,7 @@ class Documents:
         row = DocumentRow(
             id=uuid.uuid4(), dossier_id=dossier.id, checklist_item=upload.item, item_name=item_name,
             key=source.key, sha256=source.sha256, size=source.size, media_type=source.media_type, pages=source.pages,
-            digitisation=int(Digitisation.REUSED_PAPER), reused_from=source.id, file_name=source.file_name,
+            digitisation=reuse_state(source.kind), reused_from=source.id, file_name=source.file_name,
             uploaded_by=officer.sub, uploaded_at=self.clock.now(), idempotency_key=upload.key,
         )
         saved, created = await self._record(row)

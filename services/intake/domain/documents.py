@@ -120,3 +120,13 @@ def over_dossier_limit(held: int, adding: int, max_dossier_bytes: int) -> bool:
 def pages_of(media_type: str) -> int | None:
     """A JPEG or PNG is one page; a PDF's count is unknown here (reading it needs a PDF parser at run time)."""
     return 1 if media_type in ("image/jpeg", "image/png") else None
+
+
+# Digitisation states of a reused document (docs/domain.md §4.4; libs.contracts.common.Digitisation names them).
+REUSED_PAPER, REUSED_RESULT = 2, 3
+
+
+def reuse_state(source_kind: str) -> int:
+    """A document reused by reference: state 3 when it is another dossier's result (e.g. an extract issued
+    earlier), state 2 when it is another dossier's scanned paper."""
+    return REUSED_RESULT if source_kind == "result" else REUSED_PAPER

@@ -112,6 +112,12 @@ async def test_the_competent_agency_attaches_a_signed_result_the_ward_downloads(
     another = await asyncio.to_thread(signed_pdf, intake.ca.folder, "Văn phòng Đăng ký đất đai", 2)
     other = await intake.attach(dossier["code"], content=another, key=key)
     assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+    # The citizen's next dossier reuses that result by reference: digitisation state 3, no new bytes.
+    later = (await intake.receive())["code"]
+    reused = await intake.client.post(f"/api/v1/dossiers/{later}/documents/reused", json={
+        "item": 1, "document_id": doc["id"]}, headers=intake.headers(roles=("desk_officer",)))
+    assert reused.status_code == 201, reused.text
+    assert (reused.json()["digitisation"], reused.json()["sha256"]) == (3, doc["sha256"])
 
 
 async def test_who_may_attach_and_what(intake: Intake) -> None:

@@ -27,6 +27,7 @@ from services.intake.domain.documents import (
     may_upload,
     over_dossier_limit,
     pages_of,
+    reuse_state,
 )
 
 WARD, OTHER_WARD, DEPARTMENT = "000.00.21.H55", "000.00.22.H55", "000.00.03.H55"
@@ -152,3 +153,8 @@ def test_the_app_wires_the_store_the_sweep_and_the_upload_allowance(monkeypatch:
     assert [(a.method, a.max_bytes) for a in scans] == [("POST", 20 * 1024 * 1024)]
     monkeypatch.setenv("ONESTOP_INTAKE_DOCUMENTS_SWEEP_ENABLED", "false")
     assert "document_sweep" not in [loop.__name__ for loop in create_app().state.runtime.loops]
+
+
+def test_a_reused_result_is_state_3_and_a_reused_paper_state_2_as_the_contract_names_them() -> None:
+    assert reuse_state("result") == Digitisation.REUSED_RESULT
+    assert reuse_state("paper") == Digitisation.REUSED_PAPER
