@@ -1,6 +1,6 @@
 """The signed result file (issue 17 §1): the competent agency attaches the result it issued and signed before it
-marks the case result-ready. Intake does not sign for it (its one key is the receiving ward's, docs/domain.md
-§4.4): it checks the PAdES signature with pyHanko (intact, valid, covering the whole file, its chain reaching a
+marks the case result-ready. Intake does not sign for it (its one key is the receiving ward's: docs/domain.md §4.4,
+ADR 0015): it checks the PAdES signature with pyHanko (intact, valid, covering the whole file, its chain reaching a
 trusted root), keeps the bytes unchanged as a document of the dossier (kind `result`, item 0, state 1) and
 announces it with `ResultAttached` in the same transaction as the row and its `document.added` history entry.
 The receiving ward then downloads it like a scan, byte for byte as the agency signed it.
