@@ -26,6 +26,11 @@ from libs.observability import PipelineMetrics
 log = logging.getLogger(__name__)
 _PROPAGATOR = TraceContextTextMapPropagator()
 _ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
+# One relay per outbox publishes at a time (PostgreSQL). With two instances of a service each claiming rows of its
+# own (SKIP LOCKED), a dossier's later event could reach Kafka before its earlier one, still unsent by the other
+# instance. The lock ends with the claim's transaction; an instance that finds it taken waits for its next round.
+# Two int4 keys: a lock space apart from the single-key advisory locks a service takes for itself.
+_RELAY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext('onestop.outbox'), hashtext(:table))")
 
 
 def outbox_row(event: Event, now: datetime, trace: otel_context.Context | None = None) -> dict[str, Any]:
@@ -121,6 +126,8 @@ class OutboxRelay:
         async with self._sessions() as session, session.begin():
             oldest = select(t.c.id).where(t.c.published_at.is_(None)).order_by(t.c.id).limit(self._batch_size)
             if session.get_bind().dialect.name == "postgresql":
+                if not (await session.execute(_RELAY_LOCK, {"table": t.name})).scalar_one():
+                    return 0  # another instance's relay is publishing this outbox now
                 oldest = oldest.with_for_update(skip_locked=True)
                 # The mark need not wait for the WAL flush: lost in a crash, its rows are only published
                 # again, and every consumer's inbox drops the repeat. The relay is one serial loop, so a

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import MetaData, func, select, text
 
 from libs.db import make_session_factory
 from libs.messaging import OutboxRelay, enqueue, ensure_topics, outbox_table
@@ -81,3 +81,18 @@ async def test_a_failed_publish_leaves_the_rows_unpublished(relay: Any, monkeypa
     assert await r.publish_batch() == 2
     seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=2)
     assert sorted(headers_of(rec)["ce_id"] for rec in seen) == sorted(ids)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serialises its writers itself
+async def test_one_relay_per_outbox_publishes_at_a_time_on_postgres(relay: Any) -> None:
+    """Two instances of a service: while one relay holds the outbox's publishing lock, the other claims nothing
+    (so no dossier's events overtake each other across instances); once it commits, the other publishes."""
+    r, sessions, _ = relay
+    ids = await stage(sessions, 2)
+    async with sessions() as other, other.begin():  # the other instance, mid-round
+        taken = text("SELECT pg_try_advisory_xact_lock(hashtext('onestop.outbox'), hashtext(:table))")
+        assert (await other.execute(taken, {"table": outbox.name})).scalar_one()
+        assert await r.publish_batch() == 0 and await unpublished(sessions) == 2
+    assert await r.publish_batch() == 2
+    seen = await find_records(KAFKA, Probe.topic, lambda rec: headers_of(rec)["ce_id"] in ids, at_least=2)
+    assert [headers_of(rec)["ce_id"] for rec in seen] == ids
