@@ -68,7 +68,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
     # is above intake's per-file limit (20 MB) plus the form's envelope, so an oversized file gets its reason in
     # Vietnamese beside the item (pages/documents.py), never a bare 413 from here.
     app.add_middleware(BodyLimit, max_bytes=c.settings.max_body_bytes)
-    for path in (documents.UPLOAD_PATH, online.UPLOAD_PATH, r"/cases/[^/]+/result"):
+    for path in (documents.UPLOAD_PATH, documents.DRAFT_UPLOAD_PATH, online.UPLOAD_PATH, r"/cases/[^/]+/result"):
         allow(app, "POST", path, c.settings.max_upload_bytes)
 
     @app.get("/healthz", include_in_schema=False)

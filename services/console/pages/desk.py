@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile
 
 from services.console.client import ServiceError
-from services.console.pages import documents, forms
+from services.console.pages import documents, drafts, forms
 from services.console.sessions import Session
 from services.console.web import (
     CODE_PATTERN,
@@ -57,7 +57,33 @@ def router() -> APIRouter:
     @r.get("/new")
     async def new(request: Request, session: Officer, procedure: str) -> Response:
         _desk(session)
-        return await _form(request, procedure, {}, {})
+        return await _form(request, session, procedure, {}, {})
+
+    @r.post("/draft-scans")
+    async def draft_scans(request: Request, session: Poster) -> Response:
+        """Scans taken on the receipt form before the receipt, under the key the form will receive with; the form
+        comes back with what was typed, the same key and the scans taken so far (works without JavaScript)."""
+        _desk(session)
+        form = await request.form()  # already parsed by the CSRF check; the files are spooled, not in memory
+        key, code = forms.text(form, "idempotency_key"), forms.text(form, "procedure_code")
+        found = [p for p in await _procedures(request) if p["code"] == code]
+        if not drafts.valid_key(key) or not found:
+            return error_page(request, ServiceError(404, "Biểu mẫu tiếp nhận không còn hợp lệ: hãy mở lại."),
+                              back="/desk")
+        picked = drafts.chosen(form, len(found[0].get("documents", [])))
+        c = console(request)
+        limits = documents.Limits(c.settings.upload_file_max_bytes, c.settings.upload_dossier_max_bytes)
+        errors = await drafts.upload(c.services, session, key, code, picked, limits) if picked else {
+            _item(forms.text(form, "scan_item")): drafts.NOTHING_CHOSEN}
+        return await _form(request, session, code, forms.values(form), {}, key=key, scan_errors=errors,
+                           status=422 if errors else 200)
+
+    @r.get("/drafts/{key}/documents/{document_id}")
+    async def draft_scan(request: Request, session: Officer, key: Annotated[str, Path(pattern=drafts.KEY_PATTERN)],
+                         document_id: uuid.UUID) -> Response:
+        """A scan taken before the receipt, for the officer to check it; intake's 404/409 are the console's."""
+        _desk(session)
+        return await documents.passthrough(request, session, f"/drafts/{key}/documents/{document_id}/content")
 
     @r.post("/receive")
     async def receive(request: Request, session: Poster) -> Response:
@@ -82,7 +108,8 @@ def router() -> APIRouter:
         except ServiceError as exc:
             if exc.status != 422:
                 raise
-            return await _form(request, code, forms.values(form), _errors(exc), status=422)
+            return await _form(request, session, code, forms.values(form), _errors(exc),
+                               key=forms.text(form, "idempotency_key"), status=422)
         return render(request, "desk/paper_request.html", paper=paper)
 
     @r.get("/paper-requests/{request_id}/slip")
@@ -170,13 +197,22 @@ def router() -> APIRouter:
     return r
 
 
-async def _form(request: Request, code: str, typed: dict[str, Any], errors: dict[str, str],
-                status: int = 200) -> Response:
+async def _form(request: Request, session: Session, code: str, typed: dict[str, Any], errors: dict[str, str],
+                key: str = "", scan_errors: dict[int, str] | None = None, status: int = 200) -> Response:
+    """The receipt form; `key`: the one it was posted with, kept (with the scans taken under it) when no receipt
+    was made with it, else a new one — it must exist before the first scan and stay until the receipt (§4.4)."""
     found = [p for p in await _procedures(request) if p["code"] == code]
     if not found:
         return error_page(request, ServiceError(404, f"Không có thủ tục mã {code}."), back="/desk")
+    kept = drafts.valid_key(key)
+    scans = await drafts.taken(console(request).services, session, key) if kept else []
     return render(request, "desk/form.html", status=status, procedure=found[0], v=typed, errors=errors,
-                  channels=CHANNELS, idem=str(uuid.uuid4()))
+                  channels=CHANNELS, idem=key if kept else str(uuid.uuid4()), drafts=drafts.by_item(scans),
+                  scan_errors=scan_errors or {}, accept=documents.ACCEPT)
+
+
+def _item(raw: str) -> int:
+    return int(raw) if raw.isdigit() else 1
 
 
 def _errors(exc: ServiceError) -> dict[str, str]:
@@ -198,9 +234,10 @@ async def _submit(request: Request, session: Session, path: str) -> Response:
     except ServiceError as exc:
         if exc.status != 422:
             raise
-        typed = forms.values(form)
-        page = await _form(request, body["procedure_code"], typed, _errors(exc), status=422)
-        return page
+        # No dossier was made: the same key keeps the scans taken for it, unless intake refused the key itself.
+        kept = "" if "Idempotency-Key" in exc.message else key or ""
+        return await _form(request, session, body["procedure_code"], forms.values(form), _errors(exc), key=kept,
+                           status=422)
     return RedirectResponse(f"/desk/dossiers/{out['code']}", status_code=303)
 
 

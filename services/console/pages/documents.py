@@ -21,6 +21,7 @@ from services.console.web import DossierCode, Officer, console, require_role
 
 CHUNK = 64 * 1024
 UPLOAD_PATH = r"/desk/dossiers/[^/]+/documents"  # the console's route whose body may pass its 1 MiB bound
+DRAFT_UPLOAD_PATH = "/desk/draft-scans"  # the same, for the receipt form's scans taken before the receipt
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
 READERS = ("desk_officer", "specialist", "department_head")  # intake's READER_ROLES
 MEDIA = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
@@ -98,17 +99,17 @@ async def upload(services: Services, session: Session, code: str, item: int, fil
 
 async def send(services: Services, path: str, scope: str, item: int, file: UploadFile, limits: Limits,
                scans: list[dict[str, Any]], token: str | None = None, headers: dict[str, str] | None = None,
-               reasons: dict[int, str] | None = None) -> str | dict[str, Any]:
-    """One file for checklist item `item` streamed to intake's upload `path` (a dossier's, or an online
-    submission's with its token in `headers`); `scope` names the dossier or submission in the idempotency key.
-    Intake's entry of the stored file, or the reason (Vietnamese) it was not stored; `reasons` adds the caller's
-    own for other refusals."""
+               reasons: dict[int, str] | None = None, query: dict[str, str] | None = None) -> str | dict[str, Any]:
+    """One file for checklist item `item` streamed to intake's upload `path` (a dossier's, a draft's with the
+    procedure in `query`, or an online submission's with its token in `headers`); `scope` names the dossier, draft
+    or submission in the idempotency key. Intake's entry of the stored file, or the reason (Vietnamese) it was not
+    stored; `reasons` adds the caller's own for other refusals."""
     file_hash, size = await measure(file)
     if size == 0:
         return "Tệp rỗng hoặc chưa chọn tệp."
     if size > room(limits, scans, item, file_hash):
         return REFUSALS[413]  # intake would answer so before reading, and the reset upload would lose it
-    params: dict[str, Any] = {"item": item}
+    params: dict[str, Any] = {**(query or {}), "item": item}
     if file.filename:
         params["file_name"] = file.filename[:1000]
     try:
@@ -162,12 +163,16 @@ def router() -> APIRouter:
     async def download(request: Request, session: Officer, code: DossierCode, document_id: uuid.UUID) -> Response:
         """Intake's content answer streamed through; its 404 (not one of the officer's dossiers) is our 404."""
         require_role(session, *READERS)
-        got = await console(request).services.stream(
-            "intake", "GET", f"/dossiers/{code}/documents/{document_id}/content", session.token)
-        passed = ("Content-Length", "Content-Disposition", "Content-Encoding")  # the bytes go through as sent
-        headers = {name: got.headers[name] for name in passed if name in got.headers}
-        return StreamingResponse(got.aiter_raw(), media_type=got.headers.get("Content-Type"),
-                                 headers={**headers, "Cache-Control": "private, no-store"},
-                                 background=BackgroundTask(got.aclose))
+        return await passthrough(request, session, f"/dossiers/{code}/documents/{document_id}/content")
 
     return r
+
+
+async def passthrough(request: Request, session: Session, path: str) -> Response:
+    """Intake's content answer at `path` streamed through; its 404 (not the officer's) is our 404."""
+    got = await console(request).services.stream("intake", "GET", path, session.token)
+    passed = ("Content-Length", "Content-Disposition", "Content-Encoding")  # the bytes go through as sent
+    headers = {name: got.headers[name] for name in passed if name in got.headers}
+    return StreamingResponse(got.aiter_raw(), media_type=got.headers.get("Content-Type"),
+                             headers={**headers, "Cache-Control": "private, no-store"},
+                             background=BackgroundTask(got.aclose))
