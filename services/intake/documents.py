@@ -175,11 +175,7 @@ class Documents:
         async with self.sessions() as session:
             await _not_received(session, draft)
             row = await docs.one(session, document_id)
-        if row is None or row.dossier_id != draft:
-            raise NotFound("no such document")
-        chunks = await self.store.get(row.key)
-        log.info("document %s of draft %s read by %s of %s", row.id, draft, officer.sub, officer.agency)
-        return row, chunks
+        return await self.read(row, draft, f"draft {draft}", officer)
 
     def _checklist_today(self, procedure_code: str, agency: str) -> list[str]:
         """The checklist the receipt will check the draft's scans against (`Desk._receipt`)."""
@@ -255,10 +251,16 @@ class Documents:
         async with self.sessions() as session:
             dossier = await self._for_reading(session, code, officer)
             row = await docs.one(session, document_id)
-        if row is None or row.dossier_id != dossier.id:
+        return await self.read(row, dossier.id, f"dossier {code}", officer)
+
+    async def read(self, row: DocumentRow | None, owner: uuid.UUID, where: str,
+                   officer: Officer) -> tuple[DocumentRow, AsyncIterator[bytes]]:
+        """`row`'s bytes as a stream, if it belongs to `owner` (a dossier, a draft or an online submission);
+        every read is logged with the officer who asked (`where` names the owner, never a person or a file)."""
+        if row is None or row.dossier_id != owner:
             raise NotFound("no such document")
         chunks = await self.store.get(row.key)  # a row never points at a missing object (ObjectNotFound: a bug)
-        log.info("document %s of dossier %s read by %s of %s", row.id, code, officer.sub, officer.agency)
+        log.info("document %s of %s read by %s of %s", row.id, where, officer.sub, officer.agency)
         return row, chunks
 
     async def _for_reading(self, session: AsyncSession, code: str, officer: Officer) -> DossierRow:

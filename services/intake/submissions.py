@@ -139,9 +139,7 @@ class Submissions:
         async with self.sessions() as session:
             row = await self._reachable(session, submission_id, officer)
             doc = await docs.one(session, document_id)
-        if doc is None or doc.dossier_id != row.id:
-            raise NotFound("no such document")
-        return doc, await self.documents.store.get(doc.key)
+        return await self.documents.read(doc, row.id, f"submission {row.id}", officer)
 
     async def accept(self, submission_id: uuid.UUID, officer: Officer) -> tuple[DossierRow, bool]:
         return await self._decide(submission_id, officer, Decision.ACCEPT, None)

@@ -15,6 +15,7 @@ import pytest
 
 from libs.contracts import topics
 from tests.e2e.online import CITIZEN, accept, submit
+from tests.e2e.test_reporting import totals  # Form 06's total line, all time
 from tests.e2e.test_workflow import (
     CITY_HEAD,
     CITY_SPEC,
@@ -26,7 +27,6 @@ from tests.e2e.test_workflow import (
     case,
     in_state,
     ok,
-    token,
 )
 from tests.support.kafka import find_records, headers_of
 from tests.support.signing import signed_pdf
@@ -143,9 +143,6 @@ async def _result_attached(client: httpx.AsyncClient, stack: Stack, code: str) -
 
 
 # --- online submission (issue 17 §2) --------------------------------------------------------------------------
-FORM = "/api/v1/reports/form-06"
-ALL_TIME = {"agency": WARD, "from": "2000-01-01", "to": "2100-01-01"}
-VIEWER = token("viewer", ["report_viewer"], WARD)
 
 
 async def waiting(client: httpx.AsyncClient, stack: Stack, desk: dict[str, str]) -> list[str]:
@@ -154,16 +151,10 @@ async def waiting(client: httpx.AsyncClient, stack: Stack, desk: dict[str, str])
     return [s["id"] for s in r.json()]
 
 
-async def form06(client: httpx.AsyncClient, stack: Stack) -> dict[str, int]:
-    r = await client.get(f"{stack.url('reporting')}{FORM}", params=ALL_TIME, headers=VIEWER)
-    r.raise_for_status()
-    return {k: int(v) for k, v in r.json()["total"]["columns"].items()}
-
-
 async def test_an_online_submission_waits_for_the_desk_and_counts_online(stack: Stack) -> None:
     intake = stack.url("intake")
     async with httpx.AsyncClient(timeout=20) as client:
-        before = await form06(client, stack)
+        before = await totals(client, stack)
         sent = await submit(client, stack)
         assert sent["id"] in await waiting(client, stack, WARD_DESK)
         assert sent["id"] not in await waiting(client, stack, OTHER_DESK)  # another ward's queue
@@ -191,7 +182,7 @@ async def test_an_online_submission_waits_for_the_desk_and_counts_online(stack: 
         assert status.json()["state"] == "accepted" and status.json()["code"] == dossier["code"], status.text
 
         async def counted_online() -> bool:
-            after = await form06(client, stack)
+            after = await totals(client, stack)
             return after["3"] == before["3"] + 1 and after["4"] == before["4"] + 1
 
         await eventually(counted_online, timeout=15)
